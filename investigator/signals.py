@@ -184,8 +184,12 @@ class KnownIssue(Facts):
     eta: str | None = None
     created_at: datetime | None = None
     completed_at: datetime | None = None
-    match_score: float
-    matched_on: list[str]
+    match_score: float  # relevance to the ticket text, 0..1
+    matched_on: list[str]  # why it matched: "route POST /v1/exports", "status 504", "keyword export"...
+    mentioned_routes: list[str] = []  # "METHOD /path" found in title/description, for matching telemetry
+    mentioned_status_codes: list[int] = []
+    linked_prs: list[dict[str, Any]] = []  # {title, url, state} from attachments
+    description_excerpt: str = ""
 
 
 class PriorTicket(Facts):
