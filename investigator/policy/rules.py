@@ -1,0 +1,272 @@
+"""Decision rules: pure functions over an :class:`Assessment`, each explaining itself.
+
+Rules are evaluated in order; the first *active* rule that fires decides. Shadow rules
+are evaluated and reported but never decide. The order encodes DOMAIN.md's hard
+triggers first (no under-escalation), then support-owned outcomes, then the fallbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from investigator.models import Action, Finding
+from investigator.policy.assessment import SUPPORT_RESOLVABLE, Assessment, Explanation, Symptom
+from investigator.signals import BillingState, ChargeIssue, WebhookDeliveries
+
+
+@dataclass
+class Verdict:
+    """What a rule concluded."""
+
+    action: Action
+    severity: str
+    explanation: str
+    findings: list[Finding]
+    team: str | None = None
+    playbook: str | None = None
+    symptom: Symptom | None = None
+    chosen: Explanation | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(dict.fromkeys(f.id for f in self.findings))
+
+
+Rule = Callable[[Assessment], Verdict | None]
+
+
+def _sym_findings(s: Symptom) -> list[Finding]:
+    return [s.finding] + ([s.blast_finding] if s.blast_finding else [])
+
+
+def security_or_data_integrity(a: Assessment) -> Verdict | None:
+    """A credible security or data-integrity report is an incident, whatever telemetry says."""
+    if not a.security:
+        return None
+    phrases = "; ".join(f.summary for f in a.security[:2])
+    return Verdict(Action.INCIDENT, "sev1", f"Security/data-integrity report: {phrases}. This is a hard trigger: "
+                   "open an incident and page on-call, even with normal telemetry.", a.security,
+                   team=a.policy.escalation.security_team)
+
+
+_MULTI_TENANT_ORDER = ("active_incident", "known_issue_fix", "deploy", "known_issue_open", "episode_over")
+
+
+def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
+    """The same anomaly across several tenants: what covers it decides the action."""
+    wide = [s for s in a.symptoms if a.multi_tenant(s) and s.kind != "client_errors"]
+    if not wide:
+        return None
+    s = max(wide, key=lambda x: (x.ongoing, len(x.other_tenants)))
+    scope = f"{s.label} affects {len(s.other_tenants) + 1} tenants (also {', '.join(s.other_tenants[:6])})"
+    found = {e.kind: e for e in a.explanations_of(s)}
+    team = a.team_of(s.service)
+    for kind in _MULTI_TENANT_ORDER:
+        e = found.get(kind)
+        if e is None:
+            continue
+        f = _sym_findings(s) + e.findings
+        if kind == "active_incident":
+            return Verdict(Action.ESCALATE, e.severity or "sev2", f"{scope}; {e.text}: join that incident.", f,
+                           team=e.team or team, chosen=e, symptom=s)
+        if kind == "known_issue_fix":
+            return Verdict(Action.RESOLVE, "sev3", f"{scope}; explained by {e.text}. Link it with its ETA and "
+                           "workaround.", f, playbook="known_issue_fix", chosen=e, symptom=s)
+        if kind == "deploy":
+            return Verdict(Action.ESCALATE, "sev2", f"{scope}; it began right after the {e.text}: escalate to "
+                           f"{e.team or team} for a rollback decision.", f, team=e.team or team, chosen=e, symptom=s)
+        if kind == "known_issue_open":
+            return Verdict(Action.ESCALATE, "sev2", f"{scope}; matches {e.text}: escalate to raise its priority "
+                           "with the new impact.", f, team=e.team or team, chosen=e, symptom=s)
+        if kind == "episode_over":
+            return Verdict(Action.RESOLVE, "sev3", f"{scope}, but it has stopped: resolve with the timeline.", f,
+                           playbook="episode_over", chosen=e, symptom=s)
+    unknown = _unchecked(a, ("linear", "github"))
+    return Verdict(Action.INCIDENT, "sev1", f"{scope}; no active incident, known issue or deploy of {s.service} "
+                   f"explains it{unknown}. Open an incident and page on-call.", _sym_findings(s), team=team, symptom=s)
+
+
+def _unchecked(a: Assessment, sources: tuple[str, ...]) -> str:
+    missing = [src for src in sources if src in a.unavailable]
+    return f" (could not check {', '.join(missing)}: unavailable)" if missing else ""
+
+
+def deploy_regression(a: Assessment) -> Verdict | None:
+    """Onset follows a deploy of the affected service: a rollback decision is needed."""
+    for s in a.symptoms:
+        for e in a.explanations_of(s):
+            if e.kind == "deploy" and s.ongoing:
+                team = e.team or a.team_of(s.service)
+                return Verdict(Action.ESCALATE, "sev2", f"{s.label} began after the {e.text}: a deploy regression; "
+                               f"{team} decides on a rollback.", _sym_findings(s) + e.findings, team=team, chosen=e,
+                               symptom=s)
+    return None
+
+
+def compliance_critical_flow(a: Assessment) -> Verdict | None:
+    """Failing compliance-critical webhook events, not explained by the customer's own endpoint."""
+    critical = set(a.policy.impact.compliance_critical_events)
+    for s in a.symptoms:
+        if s.kind not in ("webhook", "missing_traffic") or not critical.intersection(s.event_types):
+            continue
+        if any(e.kind == "customer_endpoint" for e in a.explanations_of(s)):
+            continue
+        if s.kind == "webhook" and not WebhookDeliveries.of(s.finding).ongoing and _retried(s):
+            continue
+        events = ", ".join(sorted(critical.intersection(s.event_types)))
+        team = a.team_of(s.service)
+        return Verdict(Action.ESCALATE, "sev2", f"{s.label}: {events} events are compliance-critical (owed by "
+                       "contract); failure is escalated even for one tenant.", _sym_findings(s), team=team, symptom=s)
+    return None
+
+
+def _retried(s: Symptom) -> bool:
+    return WebhookDeliveries.of(s.finding).retries_succeeded
+
+
+def unexplained_server_errors(a: Assessment) -> Verdict | None:
+    """Ongoing server errors for this tenant that nothing on its side explains: a product defect."""
+    t = a.policy.thresholds
+    for s in a.symptoms:
+        if s.kind != "error_rate" or not s.ongoing:
+            continue
+        if any(e.kind in SUPPORT_RESOLVABLE | {"known_issue_open", "active_incident"} for e in a.explanations_of(s)):
+            continue
+        rate = float(s.finding.facts.get("error_rate", 0.0))
+        if rate < t.server_error_escalate_rate:
+            continue
+        severity = "sev2" if rate >= t.server_error_high_impact_rate or a.high_tier else "sev3"
+        team = a.team_of(s.service)
+        return Verdict(Action.ESCALATE, severity, f"{s.label}: {rate:.0%} of requests fail with no customer-side "
+                       f"explanation, no known issue and no correlated deploy: a product defect for {team or 'the owning team'}.",
+                       _sym_findings(s) + a.tier_findings, team=team, symptom=s)
+    return None
+
+
+def high_tier_unexplained_symptom(a: Assessment) -> Verdict | None:
+    """An unexplained ongoing server-side symptom for a high-impact plan tier goes to engineering."""
+    if not a.high_tier:
+        return None
+    for s in a.symptoms:
+        if s.server_side and s.ongoing and not a.explanations_of(s):
+            team = a.team_of(s.service)
+            return Verdict(Action.ESCALATE, "sev2", f"{s.label} for a {a.plan_tier} customer, unexplained by the "
+                           "evidence: impact is raised by the plan tier.", _sym_findings(s) + a.tier_findings,
+                           team=team, symptom=s)
+    return None
+
+
+def _distinct(explanations: list[Explanation]) -> list[Explanation]:
+    """One explanation per kind; an episode that is over supersedes what caused it."""
+    seen: dict[str, Explanation] = {}
+    for e in explanations:
+        seen.setdefault(e.kind, e)
+    if "episode_over" in seen:
+        seen.pop("deploy", None)
+    return list(seen.values())
+
+
+def known_issue_or_incident(a: Assessment) -> Verdict | None:
+    """A tenant-only symptom matching an active incident or an open known issue without a fix."""
+    for s in a.symptoms:
+        for e in _distinct(a.explanations_of(s)):
+            if e.kind == "active_incident":
+                return Verdict(Action.ESCALATE, e.severity or "sev2", f"{s.label}: {e.text}; add this customer "
+                               "to that incident.", _sym_findings(s) + e.findings, team=e.team, chosen=e, symptom=s)
+            if e.kind == "known_issue_open":
+                return Verdict(Action.ESCALATE, "sev3", f"{s.label}: {e.text}; add this customer's impact to the "
+                               "issue so its team can re-prioritise.", _sym_findings(s) + e.findings, team=e.team,
+                               chosen=e, symptom=s)
+    return None
+
+
+def explained_by_evidence(a: Assessment) -> Verdict | None:
+    """Every symptom has exactly one support-resolvable explanation: resolve with the documented steps."""
+    if not a.symptoms:
+        return None
+    chosen: list[tuple[Symptom, Explanation]] = []
+    for s in a.symptoms:
+        found = _distinct(a.explanations_of(s))
+        if len(found) != 1 or found[0].kind not in SUPPORT_RESOLVABLE:
+            return None
+        chosen.append((s, found[0]))
+    s, e = chosen[0]
+    playbook = a.policy.playbooks.get(e.kind)
+    severity = min((a.policy.playbooks.get(x.kind).severity or "sev3" for _, x in chosen  # type: ignore[union-attr]
+                    if a.policy.playbooks.get(x.kind)), default="sev3")
+    findings = [f for sym, x in chosen for f in _sym_findings(sym) + x.findings]
+    return Verdict(Action.RESOLVE, severity if playbook else "sev3", f"{s.label}: explained by {e.text}.",
+                   findings, playbook=e.kind, chosen=e, symptom=s)
+
+
+def competing_explanations(a: Assessment) -> Verdict | None:
+    """Two different explanations for one symptom lower certainty: investigate before acting."""
+    for s in a.symptoms:
+        found = _distinct(a.explanations_of(s))
+        if len(found) > 1:
+            kinds = " vs ".join(e.text for e in found[:2])
+            return Verdict(Action.INVESTIGATE, "sev3", f"{s.label} has competing explanations ({kinds}); "
+                           "certainty is low until one is ruled out.", _sym_findings(s) + [f for e in found for f in
+                           e.findings], symptom=s, playbook="investigate")
+    return None
+
+
+def unexplained_symptom(a: Assessment) -> Verdict | None:
+    """A tenant-only symptom that nothing explains: support investigates (asks, runs the playbook)."""
+    for s in a.symptoms:
+        if not _distinct(a.explanations_of(s)):
+            missing = _unchecked(a, ("stripe", "linear", "github"))
+            return Verdict(Action.INVESTIGATE, "sev3", f"{s.label} for this tenant only, and nothing in the evidence "
+                           f"explains it{missing}.", _sym_findings(s), symptom=s, playbook="investigate")
+    return None
+
+
+def billing_question_answered(a: Assessment) -> Verdict | None:
+    """A billing question with no symptom, answered by notable Stripe objects."""
+    if a.symptoms or not a.billing_question or not a.source_ok("stripe"):
+        return None
+    notable: list[Finding] = []
+    severity = "sev4"
+    for f in a.billing:
+        if f.kind == ChargeIssue.KIND:
+            notable.append(f)
+            severity = "sev3"
+        elif f.kind == BillingState.KIND:
+            b = BillingState.of(f)
+            if b.blocks_service or b.open_invoices or b.failed_charges or b.cancel_at or b.status == "trialing":
+                notable.append(f)
+    if not notable:
+        return None
+    return Verdict(Action.RESOLVE, severity, "A billing question answered by the Stripe objects: "
+                   + "; ".join(f.summary for f in notable[:3]) + ".", a.billing_question + notable,
+                   playbook="billing_answered")
+
+
+def no_signal(a: Assessment) -> Verdict:
+    """Nothing anomalous anywhere: support asks the customer for what is missing."""
+    missing = [s for s in a.unavailable]
+    why = "No anomaly in telemetry, no matching known issue, account and deploys unremarkable"
+    if missing:
+        why = f"Could not verify with {', '.join(missing)} (unavailable); nothing else explains the ticket"
+    if "clickhouse" in a.unavailable:
+        why += "; the symptom itself could not be checked in telemetry"
+    return Verdict(Action.INVESTIGATE, "sev4", why + ": ask the customer for specifics.",
+                   a.billing_question, playbook="investigate")
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("security_or_data_integrity", security_or_data_integrity),
+    ("multi_tenant_anomaly", multi_tenant_anomaly),
+    ("deploy_regression", deploy_regression),
+    ("compliance_critical_flow", compliance_critical_flow),
+    ("unexplained_server_errors", unexplained_server_errors),
+    ("high_tier_unexplained_symptom", high_tier_unexplained_symptom),
+    ("known_issue_or_incident", known_issue_or_incident),
+    ("explained_by_evidence", explained_by_evidence),
+    ("competing_explanations", competing_explanations),
+    ("unexplained_symptom", unexplained_symptom),
+    ("billing_question_answered", billing_question_answered),
+    ("no_signal", no_signal),
+)
