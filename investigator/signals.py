@@ -70,6 +70,7 @@ class RouteAnomaly(Facts):
     last_error_at: datetime | None = None
     ongoing: bool = True
     sustained: bool = False  # also elevated through the baseline (a standing problem)
+    platform_wide: bool = False  # all tenants' traffic aggregated (the ticket's tenant is unknown)
 
 
 class LatencyAnomaly(Facts):
@@ -88,6 +89,7 @@ class LatencyAnomaly(Facts):
     onset: datetime | None = None
     ongoing: bool = True
     sustained: bool = False
+    platform_wide: bool = False  # all tenants' traffic aggregated (the ticket's tenant is unknown)
 
 
 class ClientErrors(Facts):
@@ -109,6 +111,8 @@ class ClientErrors(Facts):
     ongoing: bool = True
     accepted_rpm: float | None = None  # successful requests per minute while limited (rate_limited)
     peak_accepted_rpm: float | None = None
+    sustained: bool = False  # elevated through the whole lookback (no onset)
+    platform_wide: bool = False  # all tenants' traffic aggregated (the ticket's tenant is unknown)
 
 
 class BlastRadius(Facts):
@@ -221,6 +225,15 @@ class BillingState(Facts):
     last_payment_error: str | None = None
     failed_charges: int = 0
     blocks_service: bool = False  # past_due / unpaid / canceled / incomplete_expired
+    # optional, added by the Stripe connector
+    uncollectible_invoices: int = 0
+    amount_remaining: int = 0  # smallest currency unit, over open + uncollectible invoices
+    currency: str | None = None
+    current_period_start: datetime | None = None  # from the plan's subscription item
+    current_period_end: datetime | None = None
+    next_payment_attempt: datetime | None = None  # Smart Retries' next attempt on an open invoice
+    last_failure_code: str | None = None  # e.g. card_declined
+    cancel_at_period_end: bool = False
 
 
 class Entitlements(Facts):
@@ -230,6 +243,8 @@ class Entitlements(Facts):
     customer_id: str
     lookup_keys: list[str]
     rate_limit_rpm: float | None = None
+    plan: str | None = None  # optional: the subscription's price lookup key
+    plan_tier: str | None = None
 
 
 class ChargeIssue(Facts):
@@ -241,6 +256,9 @@ class ChargeIssue(Facts):
     charge_ids: list[str]
     amount: int
     currency: str
+    dispute_id: str | None = None  # optional (disputed): the dispute object
+    dispute_status: str | None = None
+    reason: str | None = None
 
 
 class AccountNotFound(Facts):

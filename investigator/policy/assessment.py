@@ -134,6 +134,8 @@ def _symptom(f: Finding) -> Symptom | None:
         return Symptom("error_rate", f, r.service, r.route, r.onset, r.ongoing, r.sustained, _codes(r.status_codes))
     if f.kind == LatencyAnomaly.KIND:
         lat = LatencyAnomaly.of(f)
+        if lat.factor < 1.0 and not lat.sustained:  # faster than before is not a symptom
+            return None
         return Symptom("latency", f, lat.service, lat.route, lat.onset, lat.ongoing, lat.sustained)
     if f.kind == ClientErrors.KIND:
         c = ClientErrors.of(f)

@@ -197,7 +197,7 @@ def explained_by_evidence(a: Assessment) -> Verdict | None:
     severity = min((a.policy.playbooks.get(x.kind).severity or "sev3" for _, x in chosen  # type: ignore[union-attr]
                     if a.policy.playbooks.get(x.kind)), default="sev3")
     findings = [f for sym, x in chosen for f in _sym_findings(sym) + x.findings]
-    return Verdict(Action.RESOLVE, severity if playbook else "sev3", f"{s.label}: explained by {e.text}.",
+    return Verdict(Action.RESOLVE, severity if playbook else "sev3", f"{s.label}: explained by {e.text.rstrip('.')}.",
                    findings, playbook=e.kind, chosen=e, symptom=s)
 
 
@@ -240,7 +240,7 @@ def billing_question_answered(a: Assessment) -> Verdict | None:
     if not notable:
         return None
     return Verdict(Action.RESOLVE, severity, "A billing question answered by the Stripe objects: "
-                   + "; ".join(f.summary for f in notable[:3]) + ".", a.billing_question + notable,
+                   + "; ".join(f.summary.rstrip(".") for f in notable[:3]) + ".", a.billing_question + notable,
                    playbook="billing_answered")
 
 

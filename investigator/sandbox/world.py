@@ -22,8 +22,6 @@ from investigator.sandbox.standin import FaultKind, Injection
 class Sandbox(Protocol):
     """What every stand-in offers the world."""
 
-    recorded: list[dict[str, Any]]
-
     def start(self) -> Any: ...
 
     def stop(self) -> None: ...
@@ -111,4 +109,8 @@ class ReplayWorld:
 
     def recorded(self) -> list[dict[str, Any]]:
         """Every write the product made to the stand-ins (notes, issues, comments)."""
-        return [{"source": name, **entry} for name, sb in self.sandboxes.items() for entry in sb.recorded]
+        return [
+            {"source": name, **entry}
+            for name, sb in self.sandboxes.items()
+            for entry in getattr(sb, "recorded", [])
+        ]

@@ -1,0 +1,1 @@
+"""Evidence-source connectors, one package per source."""

@@ -1,0 +1,1 @@
+"""Stripe: plan, subscription and payment state, entitlements and charge issues of the ticket's tenant."""
