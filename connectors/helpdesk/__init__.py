@@ -1,0 +1,1 @@
+"""The helpdesk source (Zendesk): resolves the tenant, reads the thread, writes the private note."""

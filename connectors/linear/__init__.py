@@ -1,0 +1,1 @@
+"""Linear: known-issue matching (the connector) and escalation issues/comments (the writer)."""
