@@ -88,9 +88,7 @@ def answer_question(q: Question, packet: EvidencePacket) -> ChecklistItem:
         return base.model_copy(
             update={"answered": True, "answer": q.nothing_found + (f" (checked: {checked})" if checked else "")}
         )
-    return base.model_copy(
-        update={"answered": True, "answer": _answer(relevant), "findings": [f.id for f in relevant]}
-    )
+    return base.model_copy(update={"answered": True, "answer": _answer(relevant), "findings": [f.id for f in relevant]})
 
 
 def build_checklist(packet: EvidencePacket) -> list[ChecklistItem]:

@@ -14,8 +14,11 @@ from rich.table import Table
 from investigator.models import SOURCE_NAMES
 from investigator.sandbox.standin import FaultKind
 
-app = typer.Typer(help="Investigate support tickets: evidence from telemetry, issues, billing, deploys, the thread.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Investigate support tickets: evidence from telemetry, issues, billing, deploys, the thread.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -29,7 +32,9 @@ def _faults(values: list[str]) -> dict[str, FaultKind]:
         try:
             faults[source] = FaultKind(kind)
         except ValueError:
-            raise typer.BadParameter(f"--fault {value}: kind must be one of {', '.join(k.value for k in FaultKind)}") from None
+            raise typer.BadParameter(
+                f"--fault {value}: kind must be one of {', '.join(k.value for k in FaultKind)}"
+            ) from None
     return faults
 
 
@@ -132,8 +137,11 @@ def investigate(
     settings = Settings()
     ticket = ADAPTERS["generic"].parse(ticket_file.read_bytes()).ticket
     connectors = build_connectors(settings)
-    engine = decider({k: v.team for k, v in settings.services.items() if v.team}, settings.compliance_critical_events,
-                     str(settings.policy_file) if settings.policy_file else None)
+    engine = decider(
+        {k: v.team for k, v in settings.services.items() if v.team},
+        settings.compliance_critical_events,
+        str(settings.policy_file) if settings.policy_file else None,
+    )
     packet = run(ticket, connectors, pipeline_options(settings), decide=engine.decide)
     if as_json:
         sys.stdout.write(packet.model_dump_json(indent=2) + "\n")

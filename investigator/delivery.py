@@ -48,7 +48,8 @@ def deliver_note(
     if sink is None:
         return {"kind": "note", "status": "skipped", "reason": f"no write API for helpdesk {packet.ticket.helpdesk}"}
     result = sink.post_private_note(
-        ticket_id=packet.ticket.id, html_body=note_html(packet, page_url, previous),
+        ticket_id=packet.ticket.id,
+        html_body=note_html(packet, page_url, previous),
         idempotency_key=packet.investigation_id,
     )
     return {"kind": "note", "status": "delivered", **result}
@@ -88,8 +89,12 @@ def deliver_escalation(packet: EvidencePacket, sink: EscalationSink | None, page
         return {"kind": "escalation", "status": "commented", "issue": incident.identifier, **result}
     title = redact_text(f"[{rec.severity.value}] {packet.ticket.subject}"[:200])
     result = sink.escalate(
-        idempotency_key=packet.investigation_id, team_name=rec.team or "Support Escalations", title=title,
-        body_markdown=body, priority=PRIORITY[rec.severity], label="investigator",
+        idempotency_key=packet.investigation_id,
+        team_name=rec.team or "Support Escalations",
+        title=title,
+        body_markdown=body,
+        priority=PRIORITY[rec.severity],
+        label="investigator",
     )
     return {"kind": "escalation", "status": "created" if result.get("created") else "found", **result}
 
@@ -103,13 +108,17 @@ def deliver(
 ) -> EvidencePacket:
     """Both deliveries; failures are recorded on the packet, never raised past here."""
     outcomes: list[dict[str, Any]] = []
-    for kind, call in (
-        ("note", lambda: deliver_note(packet, notes, page_url, previous)),
-        ("escalation", lambda: deliver_escalation(packet, escalations, page_url)),
-    ):
-        try:
-            outcomes.append(call())
-        except Exception as error:  # noqa: BLE001 - a failed delivery is reported on the packet
-            log.warning("delivery of %s failed: %s", kind, type(error).__name__)
-            outcomes.append({"kind": kind, "status": "failed", "reason": f"{type(error).__name__}: {error}"[:300]})
+    try:
+        outcomes.append(deliver_note(packet, notes, page_url, previous))
+    except Exception as error:
+        outcomes.append(_failed("note", error))
+    try:
+        outcomes.append(deliver_escalation(packet, escalations, page_url))
+    except Exception as error:
+        outcomes.append(_failed("escalation", error))
     return packet.model_copy(update={"deliveries": outcomes, "page_url": page_url})
+
+
+def _failed(kind: str, error: Exception) -> dict[str, Any]:
+    log.warning("delivery of %s failed: %s", kind, type(error).__name__)
+    return {"kind": kind, "status": "failed", "reason": f"{type(error).__name__}: {error}"[:300]}

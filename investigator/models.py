@@ -96,7 +96,7 @@ class Finding(Model):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.id:
-            digest = hashlib.sha1(f"{self.source}|{self.kind}|{self.summary}".encode()).hexdigest()
+            digest = hashlib.sha256(f"{self.source}|{self.kind}|{self.summary}".encode()).hexdigest()
             self.id = f"{self.source}:{self.kind}:{digest[:8]}"
 
 

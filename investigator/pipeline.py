@@ -105,7 +105,9 @@ def run_source(connector: Connector, ctx: InvestigationContext) -> SourceReport:
         log.warning("source %s failed: %s", source, error)
         return failed_report(source, error, started)
     except ValidationError as error:
-        return failed_report(source, TerminalError(f"{source}: malformed data: {error.error_count()} problem(s)"), started)
+        return failed_report(
+            source, TerminalError(f"{source}: malformed data: {error.error_count()} problem(s)"), started
+        )
     except Exception as error:  # a connector bug must not sink the packet
         log.exception("source %s raised unexpectedly", source)
         return failed_report(source, error, started)
@@ -168,7 +170,10 @@ def run_sources(
     """
     if options.sequential:
         return _run_sequentially(ctx, connectors, options)
-    deadline_of = lambda: time.perf_counter() + options.source_deadline_s  # noqa: E731
+
+    def deadline_of() -> float:
+        return time.perf_counter() + options.source_deadline_s
+
     resolve_first = _needs_resolution(ctx, connectors)
     waiting = [c for c in connectors.values() if resolve_first and c.needs_tenant]
     first = {c.name: (_Run(c, ctx), deadline_of()) for c in connectors.values() if c not in waiting}

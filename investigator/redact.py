@@ -43,6 +43,8 @@ def redact_packet(packet: EvidencePacket) -> EvidencePacket:
     """A copy of the packet with personal data removed from every text field."""
     names = [n for n in (packet.ticket.requester.name,) if n]
     data = _walk(packet.model_dump(mode="json"), names)
-    data["ticket"]["requester"] = {"email": "[email]" if packet.ticket.requester.email else None,
-                                   "name": "[name]" if packet.ticket.requester.name else None}
+    data["ticket"]["requester"] = {
+        "email": "[email]" if packet.ticket.requester.email else None,
+        "name": "[name]" if packet.ticket.requester.name else None,
+    }
     return EvidencePacket.model_validate(data)

@@ -20,9 +20,7 @@ def connector_classes(settings: Settings) -> dict[str, type[Connector]]:
     return {name: load_connector_class(registry[name]) for name in settings.sources}
 
 
-def build_connectors(
-    settings: Settings, overrides: Mapping[str, BaseSettings] | None = None
-) -> dict[str, Connector]:
+def build_connectors(settings: Settings, overrides: Mapping[str, BaseSettings] | None = None) -> dict[str, Connector]:
     """Instantiate each configured source with its own settings (from the environment, or ``overrides``)."""
     built: dict[str, Connector] = {}
     for name, cls in connector_classes(settings).items():

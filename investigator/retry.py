@@ -33,7 +33,8 @@ class RetryPolicy:
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
             return min(max(error.retry_after, 0.0), self.max_retry_after_s)
         backoff = min(self.base_delay_s * (2 ** (attempt - 1)), self.max_delay_s)
-        return backoff * (1 + random.uniform(-self.jitter, self.jitter))
+        spread: float = random.uniform(-self.jitter, self.jitter)
+        return float(backoff * (1 + spread))
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:
         """Run ``fn``; retry it on :class:`TransientError` only, up to ``max_attempts``."""

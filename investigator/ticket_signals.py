@@ -17,7 +17,8 @@ SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
     "security_report": (
         r"\b(another|other|different) (company|customer|tenant|organi[sz]ation|account)'?s? (data|invoices?|records?|"
         r"customers?|contacts?|files?|reports?|orders?|users?|information)",
-        r"\bsee(ing)? (data|invoices?|records?|contacts?|orders?) (of|from|for|belonging to) (another|other|a different)",
+        r"\bsee(ing)? (data|invoices?|records?|contacts?|orders?) (of|from|for|belonging to) "
+        r"(another|other|a different)",
         r"\b(data|invoices?|records?|information) (that|which) (is|are) not ours\b",
         r"\bnone of (this|these|it) (is|are) ours\b",
         r"\bunauthori[sz]ed (access|login|sign[- ]?in|user)",
@@ -42,8 +43,10 @@ SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w\-./{}:]*)")
-STATUS = re.compile(r"\b([1-5]\d\d)\b(?=\s*(?:error|errors|status|response|responses|payment|too many|"
-                    r"internal|bad|gateway|service|unauthori[sz]ed|forbidden|not found|timeout|timed out)|\b)")
+STATUS = re.compile(
+    r"\b([1-5]\d\d)\b(?=\s*(?:error|errors|status|response|responses|payment|too many|"
+    r"internal|bad|gateway|service|unauthori[sz]ed|forbidden|not found|timeout|timed out)|\b)"
+)
 
 
 def _phrases(text: str, patterns: tuple[str, ...]) -> list[str]:

@@ -148,8 +148,15 @@ def _symptom(f: Finding) -> Symptom | None:
         if not w.failures:
             return None
         return Symptom(
-            "webhook", f, w.service, w.destination, w.first_failure_at, w.ongoing, False,
-            _codes(w.status_codes), event_types=list(w.event_types),
+            "webhook",
+            f,
+            w.service,
+            w.destination,
+            w.first_failure_at,
+            w.ongoing,
+            False,
+            _codes(w.status_codes),
+            event_types=list(w.event_types),
         )
     if f.kind == MissingTraffic.KIND:
         m = MissingTraffic.of(f)
@@ -180,8 +187,9 @@ def _platform_symptoms(findings: list[Finding]) -> list[Symptom]:
         b = BlastRadius.of(f)
         if b.includes_ticket_tenant or len(b.tenants) < 2:
             continue
-        out.append(Symptom(b.anomaly, f, b.service, b.route, None, True, False, other_tenants=list(b.tenants),
-                           blast_finding=f))
+        out.append(
+            Symptom(b.anomaly, f, b.service, b.route, None, True, False, other_tenants=list(b.tenants), blast_finding=f)
+        )
     return out
 
 
@@ -225,20 +233,38 @@ def _known_issue_explanations(s: Symptom, findings: list[Finding], a_policy: Pol
         ref = f"{issue.identifier} \u201c{issue.title}\u201d ({issue.state}, {issue.team})"
         if issue.is_incident:
             sev = a_policy.thresholds.incident_priority_severity.get(str(issue.priority), "sev2")
-            out.append(Explanation("active_incident", f"active incident {ref} covers it: {'; '.join(why)}", [f],
-                                   team=issue.team, severity=sev))
+            out.append(
+                Explanation(
+                    "active_incident",
+                    f"active incident {ref} covers it: {'; '.join(why)}",
+                    [f],
+                    team=issue.team,
+                    severity=sev,
+                )
+            )
         elif issue.fix_status in ("merged", "shipped"):
             eta = f", ETA {issue.eta}" if issue.eta else ""
-            out.append(Explanation("known_issue_fix", f"known issue {ref} with its fix {issue.fix_status}{eta}: "
-                                   f"{'; '.join(why)}", [f], team=issue.team,
-                                   facts={"workaround": issue.workaround, "eta": issue.eta, "url": issue.url}))
+            out.append(
+                Explanation(
+                    "known_issue_fix",
+                    f"known issue {ref} with its fix {issue.fix_status}{eta}: {'; '.join(why)}",
+                    [f],
+                    team=issue.team,
+                    facts={"workaround": issue.workaround, "eta": issue.eta, "url": issue.url},
+                )
+            )
         else:
-            out.append(Explanation("known_issue_open", f"known issue {ref}, no fix yet: {'; '.join(why)}", [f],
-                                   team=issue.team))
+            out.append(
+                Explanation(
+                    "known_issue_open", f"known issue {ref}, no fix yet: {'; '.join(why)}", [f], team=issue.team
+                )
+            )
     return out
 
 
-def _deploy_explanations(s: Symptom, findings: list[Finding], policy: Policy, teams: dict[str, str]) -> list[Explanation]:
+def _deploy_explanations(
+    s: Symptom, findings: list[Finding], policy: Policy, teams: dict[str, str]
+) -> list[Explanation]:
     if s.onset is None or not s.server_side:
         return []
     t = policy.thresholds
@@ -251,16 +277,31 @@ def _deploy_explanations(s: Symptom, findings: list[Finding], policy: Policy, te
             continue
         landed = d.finished_at or d.created_at
         lead = s.onset - landed
-        if timedelta(minutes=-t.deploy_after_onset_grace_minutes) <= lead <= timedelta(
-            minutes=t.deploy_before_onset_max_minutes
+        if (
+            timedelta(minutes=-t.deploy_after_onset_grace_minutes)
+            <= lead
+            <= timedelta(minutes=t.deploy_before_onset_max_minutes)
         ):
             minutes = int(lead.total_seconds() // 60)
             prs = ", ".join(f"#{p.get('number')} {p.get('title')}" for p in d.pull_requests[:3])
             text = f"deploy of {d.service} ({d.repo}@{d.sha[:7]}) finished {minutes} min before the onset"
-            team = next((policy.escalation.codeowners[o] for o in d.suggested_owners
-                         if o in policy.escalation.codeowners), None) or d.team or teams.get(d.service)
-            out.append(Explanation("deploy", text + (f"; it shipped {prs}" if prs else ""), [f], team=team,
-                                   facts={"owners": d.suggested_owners}))
+            team = (
+                next(
+                    (policy.escalation.codeowners[o] for o in d.suggested_owners if o in policy.escalation.codeowners),
+                    None,
+                )
+                or d.team
+                or teams.get(d.service)
+            )
+            out.append(
+                Explanation(
+                    "deploy",
+                    text + (f"; it shipped {prs}" if prs else ""),
+                    [f],
+                    team=team,
+                    facts={"owners": d.suggested_owners},
+                )
+            )
     return out
 
 
@@ -271,8 +312,14 @@ def _customer_side_explanations(s: Symptom, a: _Inputs) -> list[Explanation]:
         if w.customer_endpoint_failed and w.other_destinations_failing == 0:
             state = "recovered" if not w.ongoing else "still failing"
             retried = "; our retries delivered the backlog" if w.retries_succeeded else ""
-            out.append(Explanation("customer_endpoint", f"the customer's endpoint {w.destination} answered "
-                                   f"{_fmt_codes(w.status_codes)} and has {state}{retried}", [s.finding]))
+            out.append(
+                Explanation(
+                    "customer_endpoint",
+                    f"the customer's endpoint {w.destination} answered "
+                    f"{_fmt_codes(w.status_codes)} and has {state}{retried}",
+                    [s.finding],
+                )
+            )
     if s.kind != "client_errors":
         return out
     c = ClientErrors.of(s.finding)
@@ -282,24 +329,43 @@ def _customer_side_explanations(s: Symptom, a: _Inputs) -> list[Explanation]:
             accepted = c.peak_accepted_rpm or c.accepted_rpm
             if limit and accepted and accepted <= limit * (1 + a.policy.thresholds.rate_limit_tolerance):
                 pinned = abs(accepted - limit) <= limit * a.policy.thresholds.rate_limit_tolerance
-                out.append(Explanation("plan_limit", f"accepted traffic {'pinned at' if pinned else 'within'} the "
-                                       f"plan's {limit:g} requests/min (accepted ~{accepted:.0f}/min), the excess "
-                                       f"gets 429", [s.finding, f], facts={"limit": limit, "accepted": accepted}))
+                out.append(
+                    Explanation(
+                        "plan_limit",
+                        f"accepted traffic {'pinned at' if pinned else 'within'} the "
+                        f"plan's {limit:g} requests/min (accepted ~{accepted:.0f}/min), the excess "
+                        f"gets 429",
+                        [s.finding, f],
+                        facts={"limit": limit, "accepted": accepted},
+                    )
+                )
     if c.category in ("payment_required", "auth"):
         for f in a.billing:
             b = BillingState.of(f)
             if b.blocks_service or b.delinquent:
-                out.append(Explanation("billing_state", f"the subscription is {b.status}"
-                                       f"{' (customer delinquent)' if b.delinquent else ''}: {b.open_invoices} open "
-                                       f"invoice(s) after {b.max_attempt_count} attempt(s)"
-                                       f"{', ' + b.last_payment_error if b.last_payment_error else ''}",
-                                       [s.finding, f], facts={"status": b.status}))
+                out.append(
+                    Explanation(
+                        "billing_state",
+                        f"the subscription is {b.status}"
+                        f"{' (customer delinquent)' if b.delinquent else ''}: {b.open_invoices} open "
+                        f"invoice(s) after {b.max_attempt_count} attempt(s)"
+                        f"{', ' + b.last_payment_error if b.last_payment_error else ''}",
+                        [s.finding, f],
+                        facts={"status": b.status},
+                    )
+                )
     if c.category == "auth" and not out and not s.other_tenants:
-        out.append(Explanation("tenant_credentials", "only this tenant's requests are refused with 401/403, "
-                               "which points at its credentials or permissions", [s.finding]))
+        out.append(
+            Explanation(
+                "tenant_credentials",
+                "only this tenant's requests are refused with 401/403, which points at its credentials or permissions",
+                [s.finding],
+            )
+        )
     if c.category == "client" and not s.other_tenants:
-        out.append(Explanation("tenant_requests", "only this tenant's own requests are rejected as invalid (4xx)",
-                               [s.finding]))
+        out.append(
+            Explanation("tenant_requests", "only this tenant's own requests are rejected as invalid (4xx)", [s.finding])
+        )
     return out
 
 
@@ -345,12 +411,16 @@ def assess(packet: EvidencePacket, policy: Policy, services: dict[str, str] | No
         symptoms=symptoms,
         explanations=explanations,
         unavailable=[r.source for r in packet.reports if r.status in (SourceStatus.UNAVAILABLE, SourceStatus.ERROR)],
-        security=[f for f in findings if f.kind == TicketSignal.KIND
-                  and TicketSignal.of(f).signal in ("security_report", "data_integrity_report")],
+        security=[
+            f
+            for f in findings
+            if f.kind == TicketSignal.KIND and TicketSignal.of(f).signal in ("security_report", "data_integrity_report")
+        ],
         plan_tier=tier,
         tier_findings=tier_findings,
-        billing_question=[f for f in findings if f.kind == TicketSignal.KIND
-                          and TicketSignal.of(f).signal == "billing_question"],
+        billing_question=[
+            f for f in findings if f.kind == TicketSignal.KIND and TicketSignal.of(f).signal == "billing_question"
+        ],
         billing=billing + [f for f in findings if f.kind == ChargeIssue.KIND],
         services=teams,
     )

@@ -26,7 +26,7 @@ class Deadline(BaseModel):
         match = _DURATION.match(text.strip())
         if not match:
             raise ValueError(f"not a deadline: {text!r} (use 15m, 4h, 2d, 4bh, 1bd)")
-        return cls(amount=float(match.group(1)), unit=match.group(2))  # type: ignore[arg-type]
+        return cls(amount=float(match.group(1)), unit=match.group(2))
 
     @property
     def business(self) -> bool:

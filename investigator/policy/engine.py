@@ -85,8 +85,8 @@ class Engine:
             severity=severity,
             team=team,
             route=self.policy.escalation.sev1_route if severity is Severity.SEV1 else None,
-            impact=impact,  # type: ignore[arg-type]
-            certainty=certainty,  # type: ignore[arg-type]
+            impact=impact,
+            certainty=certainty,
             headline=headline,
             ask=ask,
             reasons=[r.text for r in reasons],
@@ -108,14 +108,26 @@ def _reasons(verdict: Verdict, a: Assessment) -> list[Reason]:
         why = report.reason if report and report.reason else "no answer"
         reasons.append(Reason(text=f"{source} was unavailable and could not be checked: {why}", rule="coverage"))
     if verdict.symptom and verdict.symptom.other_tenants == [] and verdict.symptom.blast_finding is not None:
-        reasons.append(Reason(text="Scope: only this tenant shows it; other tenants on the same route are normal.",
-                              rule="scope", findings=[verdict.symptom.blast_finding.id]))
+        reasons.append(
+            Reason(
+                text="Scope: only this tenant shows it; other tenants on the same route are normal.",
+                rule="scope",
+                findings=[verdict.symptom.blast_finding.id],
+            )
+        )
     if a.plan_tier:
-        reasons.append(Reason(text=f"Plan tier: {a.plan_tier}.", rule="impact", findings=[f.id for f in a.tier_findings]))
+        reasons.append(
+            Reason(text=f"Plan tier: {a.plan_tier}.", rule="impact", findings=[f.id for f in a.tier_findings])
+        )
     answered = [c.key for c in a.packet.checklist if c.answered]
     unanswered = [f"{c.key} ({c.reason})" for c in a.packet.checklist if not c.answered]
-    reasons.append(Reason(text=f"Checklist answered: {', '.join(answered) or 'none'}"
-                          + (f"; not answered: {'; '.join(unanswered)}" if unanswered else ""), rule="checklist"))
+    reasons.append(
+        Reason(
+            text=f"Checklist answered: {', '.join(answered) or 'none'}"
+            + (f"; not answered: {'; '.join(unanswered)}" if unanswered else ""),
+            rule="checklist",
+        )
+    )
     return reasons
 
 

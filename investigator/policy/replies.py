@@ -64,8 +64,15 @@ def next_steps(v: Verdict, a: Assessment) -> list[str]:
         steps.insert(0, a.policy.escalation.incident_route or "Open an incident and page on-call.")
     if v.chosen and v.chosen.kind == "deploy":
         owners = v.chosen.facts.get("owners") or []
-        steps.append("Rollback decision on the correlated deploy" + (f" (CODEOWNERS: {', '.join(owners)})"  # type: ignore[arg-type]
-                                                                       if owners else "") + ".")
+        steps.append(
+            "Rollback decision on the correlated deploy"
+            + (
+                f" (CODEOWNERS: {', '.join(owners)})"  # type: ignore[arg-type]
+                if owners
+                else ""
+            )
+            + "."
+        )
     if v.chosen and v.chosen.kind in ("active_incident", "known_issue_open"):
         steps.append("Link this ticket to the existing issue instead of opening a new one.")
     return steps
@@ -87,38 +94,60 @@ def _reply_body(v: Verdict, a: Assessment) -> str | None:
     if kind == "customer_endpoint" and s is not None:
         w = WebhookDeliveries.of(s.finding)
         codes = ", ".join(f"HTTP {c}" for c in sorted(w.status_codes))
-        recovered = (f" It recovered at {ts(w.recovered_at)}" + (", and our automatic retries then delivered the "
-                     "events that had failed." if w.retries_succeeded else ".")) if w.recovered_at else ""
-        return (f"We looked into the webhook deliveries to {w.destination}. Between {ts(w.first_failure_at)} and "
-                f"{ts(w.last_failure_at)} your endpoint answered our deliveries with {codes}, so they could not be "
-                f"accepted.{recovered} Nothing changed on our side. To avoid a repeat, please make the endpoint answer "
-                "2xx quickly and process events asynchronously; the webhook log lets you replay any event you still "
-                "miss.")
+        recovered = (
+            (
+                f" It recovered at {ts(w.recovered_at)}"
+                + (
+                    ", and our automatic retries then delivered the events that had failed."
+                    if w.retries_succeeded
+                    else "."
+                )
+            )
+            if w.recovered_at
+            else ""
+        )
+        return (
+            f"We looked into the webhook deliveries to {w.destination}. Between {ts(w.first_failure_at)} and "
+            f"{ts(w.last_failure_at)} your endpoint answered our deliveries with {codes}, so they could not be "
+            f"accepted.{recovered} Nothing changed on our side. To avoid a repeat, please make the endpoint answer "
+            "2xx quickly and process events asynchronously; the webhook log lets you replay any event you still "
+            "miss."
+        )
     if kind == "plan_limit" and s is not None and e is not None:
         c = ClientErrors.of(s.finding)
-        return (f"Since {ts(c.onset)} your requests to {', '.join(c.routes)} exceed your plan's limit of "
-                f"{float(e.facts['limit']):g} requests per minute (we accept about {float(e.facts['accepted']):.0f} per "  # type: ignore[arg-type]
-                "minute; the excess is answered with 429). Your limits did not change. Please back off using the "
-                "Retry-After header or batch events; if you need more throughput we can upgrade the plan.")
+        return (
+            f"Since {ts(c.onset)} your requests to {', '.join(c.routes)} exceed your plan's limit of "
+            f"{float(e.facts['limit']):g} requests per minute (we accept about {float(e.facts['accepted']):.0f} per "  # type: ignore[arg-type]
+            "minute; the excess is answered with 429). Your limits did not change. Please back off using the "
+            "Retry-After header or batch events; if you need more throughput we can upgrade the plan."
+        )
     if kind == "billing_state" and s is not None:
         billing = next((BillingState.of(f) for f in e.findings if f.kind == BillingState.KIND), None) if e else None
         status = billing.status if billing else "not in good standing"
-        return (f"Since {ts(s.onset)} requests are answered with 402 Payment Required because the subscription is "
-                f"{status}: the latest invoice is still open after {billing.max_attempt_count if billing else 'several'} "
-                "payment attempts were declined by the card issuer. Once the invoice is paid or the card updated, "
-                "access returns immediately.")
+        return (
+            f"Since {ts(s.onset)} requests are answered with 402 Payment Required because the subscription is "
+            f"{status}: the latest invoice is still open after {billing.max_attempt_count if billing else 'several'} "
+            "payment attempts were declined by the card issuer. Once the invoice is paid or the card updated, "
+            "access returns immediately."
+        )
     if kind == "known_issue_fix" and e is not None:
         workaround = f" Meanwhile, a workaround: {e.facts['workaround']}" if e.facts.get("workaround") else ""
         eta = f" The fix is expected {e.facts['eta']}." if e.facts.get("eta") else " The fix is on its way."
-        return (f"This is a known issue our engineers are fixing ({e.facts.get('url')}).{eta}{workaround} We will "
-                "update you as soon as it ships.")
+        return (
+            f"This is a known issue our engineers are fixing ({e.facts.get('url')}).{eta}{workaround} We will "
+            "update you as soon as it ships."
+        )
     if kind == "episode_over" and s is not None:
-        return (f"We saw {s.label} starting at {ts(s.onset)}; it has stopped and everything works normally now. "
-                "Please retry anything that failed in that window and tell us if you still see errors.")
+        return (
+            f"We saw {s.label} starting at {ts(s.onset)}; it has stopped and everything works normally now. "
+            "Please retry anything that failed in that window and tell us if you still see errors."
+        )
     if kind in ("tenant_credentials", "tenant_requests") and s is not None:
-        return (f"Since {ts(s.onset)} the requests from your account to {s.route} are rejected "
-                f"({', '.join(map(str, sorted(s.status_codes)))}). This points at the requests or credentials on your "
-                "side; the details are below. Could you check them and send us one request id if it persists?")
+        return (
+            f"Since {ts(s.onset)} the requests from your account to {s.route} are rejected "
+            f"({', '.join(map(str, sorted(s.status_codes)))}). This points at the requests or credentials on your "
+            "side; the details are below. Could you check them and send us one request id if it persists?"
+        )
     if kind == "billing_answered":
         return "Here is what our billing records show: " + "; ".join(f.summary for f in v.findings[:3]) + "."
     return None

@@ -46,9 +46,14 @@ def security_or_data_integrity(a: Assessment) -> Verdict | None:
     if not a.security:
         return None
     phrases = "; ".join(f.summary for f in a.security[:2])
-    return Verdict(Action.INCIDENT, "sev1", f"Security/data-integrity report: {phrases}. This is a hard trigger: "
-                   "open an incident and page on-call, even with normal telemetry.", a.security,
-                   team=a.policy.escalation.security_team)
+    return Verdict(
+        Action.INCIDENT,
+        "sev1",
+        f"Security/data-integrity report: {phrases}. This is a hard trigger: "
+        "open an incident and page on-call, even with normal telemetry.",
+        a.security,
+        team=a.policy.escalation.security_team,
+    )
 
 
 _MULTI_TENANT_ORDER = ("active_incident", "known_issue_fix", "deploy", "known_issue_open", "episode_over")
@@ -69,23 +74,65 @@ def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
             continue
         f = _sym_findings(s) + e.findings
         if kind == "active_incident":
-            return Verdict(Action.ESCALATE, e.severity or "sev2", f"{scope}; {e.text}: join that incident.", f,
-                           team=e.team or team, chosen=e, symptom=s)
+            return Verdict(
+                Action.ESCALATE,
+                e.severity or "sev2",
+                f"{scope}; {e.text}: join that incident.",
+                f,
+                team=e.team or team,
+                chosen=e,
+                symptom=s,
+            )
         if kind == "known_issue_fix":
-            return Verdict(Action.RESOLVE, "sev3", f"{scope}; explained by {e.text}. Link it with its ETA and "
-                           "workaround.", f, playbook="known_issue_fix", chosen=e, symptom=s)
+            return Verdict(
+                Action.RESOLVE,
+                "sev3",
+                f"{scope}; explained by {e.text}. Link it with its ETA and workaround.",
+                f,
+                playbook="known_issue_fix",
+                chosen=e,
+                symptom=s,
+            )
         if kind == "deploy":
-            return Verdict(Action.ESCALATE, "sev2", f"{scope}; it began right after the {e.text}: escalate to "
-                           f"{e.team or team} for a rollback decision.", f, team=e.team or team, chosen=e, symptom=s)
+            return Verdict(
+                Action.ESCALATE,
+                "sev2",
+                f"{scope}; it began right after the {e.text}: escalate to {e.team or team} for a rollback decision.",
+                f,
+                team=e.team or team,
+                chosen=e,
+                symptom=s,
+            )
         if kind == "known_issue_open":
-            return Verdict(Action.ESCALATE, "sev2", f"{scope}; matches {e.text}: escalate to raise its priority "
-                           "with the new impact.", f, team=e.team or team, chosen=e, symptom=s)
+            return Verdict(
+                Action.ESCALATE,
+                "sev2",
+                f"{scope}; matches {e.text}: escalate to raise its priority with the new impact.",
+                f,
+                team=e.team or team,
+                chosen=e,
+                symptom=s,
+            )
         if kind == "episode_over":
-            return Verdict(Action.RESOLVE, "sev3", f"{scope}, but it has stopped: resolve with the timeline.", f,
-                           playbook="episode_over", chosen=e, symptom=s)
+            return Verdict(
+                Action.RESOLVE,
+                "sev3",
+                f"{scope}, but it has stopped: resolve with the timeline.",
+                f,
+                playbook="episode_over",
+                chosen=e,
+                symptom=s,
+            )
     unknown = _unchecked(a, ("linear", "github"))
-    return Verdict(Action.INCIDENT, "sev1", f"{scope}; no active incident, known issue or deploy of {s.service} "
-                   f"explains it{unknown}. Open an incident and page on-call.", _sym_findings(s), team=team, symptom=s)
+    return Verdict(
+        Action.INCIDENT,
+        "sev1",
+        f"{scope}; no active incident, known issue or deploy of {s.service} "
+        f"explains it{unknown}. Open an incident and page on-call.",
+        _sym_findings(s),
+        team=team,
+        symptom=s,
+    )
 
 
 def _unchecked(a: Assessment, sources: tuple[str, ...]) -> str:
@@ -99,9 +146,15 @@ def deploy_regression(a: Assessment) -> Verdict | None:
         for e in a.explanations_of(s):
             if e.kind == "deploy" and s.ongoing:
                 team = e.team or a.team_of(s.service)
-                return Verdict(Action.ESCALATE, "sev2", f"{s.label} began after the {e.text}: a deploy regression; "
-                               f"{team} decides on a rollback.", _sym_findings(s) + e.findings, team=team, chosen=e,
-                               symptom=s)
+                return Verdict(
+                    Action.ESCALATE,
+                    "sev2",
+                    f"{s.label} began after the {e.text}: a deploy regression; {team} decides on a rollback.",
+                    _sym_findings(s) + e.findings,
+                    team=team,
+                    chosen=e,
+                    symptom=s,
+                )
     return None
 
 
@@ -117,8 +170,15 @@ def compliance_critical_flow(a: Assessment) -> Verdict | None:
             continue
         events = ", ".join(sorted(critical.intersection(s.event_types)))
         team = a.team_of(s.service)
-        return Verdict(Action.ESCALATE, "sev2", f"{s.label}: {events} events are compliance-critical (owed by "
-                       "contract); failure is escalated even for one tenant.", _sym_findings(s), team=team, symptom=s)
+        return Verdict(
+            Action.ESCALATE,
+            "sev2",
+            f"{s.label}: {events} events are compliance-critical (owed by "
+            "contract); failure is escalated even for one tenant.",
+            _sym_findings(s),
+            team=team,
+            symptom=s,
+        )
     return None
 
 
@@ -139,9 +199,15 @@ def unexplained_server_errors(a: Assessment) -> Verdict | None:
             continue
         severity = "sev2" if rate >= t.server_error_high_impact_rate or a.high_tier else "sev3"
         team = a.team_of(s.service)
-        return Verdict(Action.ESCALATE, severity, f"{s.label}: {rate:.0%} of requests fail with no customer-side "
-                       f"explanation, no known issue and no correlated deploy: a product defect for {team or 'the owning team'}.",
-                       _sym_findings(s) + a.tier_findings, team=team, symptom=s)
+        return Verdict(
+            Action.ESCALATE,
+            severity,
+            f"{s.label}: {rate:.0%} of requests fail with no customer-side "
+            f"explanation, no known issue and no correlated deploy: a product defect for {team or 'the owning team'}.",
+            _sym_findings(s) + a.tier_findings,
+            team=team,
+            symptom=s,
+        )
     return None
 
 
@@ -152,9 +218,15 @@ def high_tier_unexplained_symptom(a: Assessment) -> Verdict | None:
     for s in a.symptoms:
         if s.server_side and s.ongoing and not a.explanations_of(s):
             team = a.team_of(s.service)
-            return Verdict(Action.ESCALATE, "sev2", f"{s.label} for a {a.plan_tier} customer, unexplained by the "
-                           "evidence: impact is raised by the plan tier.", _sym_findings(s) + a.tier_findings,
-                           team=team, symptom=s)
+            return Verdict(
+                Action.ESCALATE,
+                "sev2",
+                f"{s.label} for a {a.plan_tier} customer, unexplained by the "
+                "evidence: impact is raised by the plan tier.",
+                _sym_findings(s) + a.tier_findings,
+                team=team,
+                symptom=s,
+            )
     return None
 
 
@@ -173,12 +245,25 @@ def known_issue_or_incident(a: Assessment) -> Verdict | None:
     for s in a.symptoms:
         for e in _distinct(a.explanations_of(s)):
             if e.kind == "active_incident":
-                return Verdict(Action.ESCALATE, e.severity or "sev2", f"{s.label}: {e.text}; add this customer "
-                               "to that incident.", _sym_findings(s) + e.findings, team=e.team, chosen=e, symptom=s)
+                return Verdict(
+                    Action.ESCALATE,
+                    e.severity or "sev2",
+                    f"{s.label}: {e.text}; add this customer to that incident.",
+                    _sym_findings(s) + e.findings,
+                    team=e.team,
+                    chosen=e,
+                    symptom=s,
+                )
             if e.kind == "known_issue_open":
-                return Verdict(Action.ESCALATE, "sev3", f"{s.label}: {e.text}; add this customer's impact to the "
-                               "issue so its team can re-prioritise.", _sym_findings(s) + e.findings, team=e.team,
-                               chosen=e, symptom=s)
+                return Verdict(
+                    Action.ESCALATE,
+                    "sev3",
+                    f"{s.label}: {e.text}; add this customer's impact to the issue so its team can re-prioritise.",
+                    _sym_findings(s) + e.findings,
+                    team=e.team,
+                    chosen=e,
+                    symptom=s,
+                )
     return None
 
 
@@ -194,11 +279,24 @@ def explained_by_evidence(a: Assessment) -> Verdict | None:
         chosen.append((s, found[0]))
     s, e = chosen[0]
     playbook = a.policy.playbooks.get(e.kind)
-    severity = min((a.policy.playbooks.get(x.kind).severity or "sev3" for _, x in chosen  # type: ignore[union-attr]
-                    if a.policy.playbooks.get(x.kind)), default="sev3")
+    severity = min(
+        (
+            a.policy.playbooks.get(x.kind).severity or "sev3"
+            for _, x in chosen  # type: ignore[union-attr]
+            if a.policy.playbooks.get(x.kind)
+        ),
+        default="sev3",
+    )
     findings = [f for sym, x in chosen for f in _sym_findings(sym) + x.findings]
-    return Verdict(Action.RESOLVE, severity if playbook else "sev3", f"{s.label}: explained by {e.text.rstrip('.')}.",
-                   findings, playbook=e.kind, chosen=e, symptom=s)
+    return Verdict(
+        Action.RESOLVE,
+        severity if playbook else "sev3",
+        f"{s.label}: explained by {e.text.rstrip('.')}.",
+        findings,
+        playbook=e.kind,
+        chosen=e,
+        symptom=s,
+    )
 
 
 def competing_explanations(a: Assessment) -> Verdict | None:
@@ -207,9 +305,14 @@ def competing_explanations(a: Assessment) -> Verdict | None:
         found = _distinct(a.explanations_of(s))
         if len(found) > 1:
             kinds = " vs ".join(e.text for e in found[:2])
-            return Verdict(Action.INVESTIGATE, "sev3", f"{s.label} has competing explanations ({kinds}); "
-                           "certainty is low until one is ruled out.", _sym_findings(s) + [f for e in found for f in
-                           e.findings], symptom=s, playbook="investigate")
+            return Verdict(
+                Action.INVESTIGATE,
+                "sev3",
+                f"{s.label} has competing explanations ({kinds}); certainty is low until one is ruled out.",
+                _sym_findings(s) + [f for e in found for f in e.findings],
+                symptom=s,
+                playbook="investigate",
+            )
     return None
 
 
@@ -218,8 +321,14 @@ def unexplained_symptom(a: Assessment) -> Verdict | None:
     for s in a.symptoms:
         if not _distinct(a.explanations_of(s)):
             missing = _unchecked(a, ("stripe", "linear", "github"))
-            return Verdict(Action.INVESTIGATE, "sev3", f"{s.label} for this tenant only, and nothing in the evidence "
-                           f"explains it{missing}.", _sym_findings(s), symptom=s, playbook="investigate")
+            return Verdict(
+                Action.INVESTIGATE,
+                "sev3",
+                f"{s.label} for this tenant only, and nothing in the evidence explains it{missing}.",
+                _sym_findings(s),
+                symptom=s,
+                playbook="investigate",
+            )
     return None
 
 
@@ -239,9 +348,15 @@ def billing_question_answered(a: Assessment) -> Verdict | None:
                 notable.append(f)
     if not notable:
         return None
-    return Verdict(Action.RESOLVE, severity, "A billing question answered by the Stripe objects: "
-                   + "; ".join(f.summary.rstrip(".") for f in notable[:3]) + ".", a.billing_question + notable,
-                   playbook="billing_answered")
+    return Verdict(
+        Action.RESOLVE,
+        severity,
+        "A billing question answered by the Stripe objects: "
+        + "; ".join(f.summary.rstrip(".") for f in notable[:3])
+        + ".",
+        a.billing_question + notable,
+        playbook="billing_answered",
+    )
 
 
 def no_signal(a: Assessment) -> Verdict:
@@ -252,8 +367,13 @@ def no_signal(a: Assessment) -> Verdict:
         why = f"Could not verify with {', '.join(missing)} (unavailable); nothing else explains the ticket"
     if "clickhouse" in a.unavailable:
         why += "; the symptom itself could not be checked in telemetry"
-    return Verdict(Action.INVESTIGATE, "sev4", why + ": ask the customer for specifics.",
-                   a.billing_question, playbook="investigate")
+    return Verdict(
+        Action.INVESTIGATE,
+        "sev4",
+        why + ": ask the customer for specifics.",
+        a.billing_question,
+        playbook="investigate",
+    )
 
 
 RULES: tuple[tuple[str, Rule], ...] = (

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from investigator.models import Citation, EvidencePacket, Finding, Recommendation, SourceReport
 
-_ICON = {"ok": "ok", "no_data": "no data", "not_configured": "not configured", "unavailable": "UNAVAILABLE",
-         "error": "ERROR"}
+_ICON = {
+    "ok": "ok",
+    "no_data": "no data",
+    "not_configured": "not configured",
+    "unavailable": "UNAVAILABLE",
+    "error": "ERROR",
+}
 
 
 def _cite(c: Citation) -> str:
@@ -25,9 +32,14 @@ def _sla_lines(rec: Recommendation) -> list[str]:
     sla = rec.sla
     if not (sla.acknowledge_by or sla.resolve_by):
         return [f"- SLA: {sla.policy or rec.severity.value} (backlog)"]
-    fmt = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else "—"  # noqa: E731
-    return [f"- SLA ({sla.policy}): acknowledge by {fmt(sla.acknowledge_by)}, first update by "
-            f"{fmt(sla.first_update_by)}, resolve by {fmt(sla.resolve_by)}"]
+
+    def fmt(d: datetime | None) -> str:
+        return d.strftime("%Y-%m-%d %H:%M UTC") if d else "—"
+
+    return [
+        f"- SLA ({sla.policy}): acknowledge by {fmt(sla.acknowledge_by)}, first update by "
+        f"{fmt(sla.first_update_by)}, resolve by {fmt(sla.resolve_by)}"
+    ]
 
 
 def _source_line(r: SourceReport) -> str:
@@ -56,7 +68,9 @@ def render_note(packet: EvidencePacket, page_url: str | None = None, *, changes:
     lines += ["", "Checklist:"]
     for item in packet.checklist:
         mark = "x" if item.answered else " "
-        lines.append(f"- [{mark}] {item.question}: {item.answer if item.answered else 'NOT ANSWERED — ' + (item.reason or '')}")
+        lines.append(
+            f"- [{mark}] {item.question}: {item.answer if item.answered else 'NOT ANSWERED — ' + (item.reason or '')}"
+        )
     if packet.findings:
         lines += ["", "Evidence:"] + [_finding_line(f) for f in packet.findings]
     lines += ["", "Sources:"] + [_source_line(r) for r in packet.reports]
@@ -73,7 +87,9 @@ def note_changes(previous: EvidencePacket | None, current: EvidencePacket) -> li
     changes: list[str] = []
     old, new = previous.recommendation, current.recommendation
     if (old.action, old.severity) != (new.action, new.severity):
-        changes.append(f"recommendation {old.action.value}/{old.severity.value} → {new.action.value}/{new.severity.value}")
+        changes.append(
+            f"recommendation {old.action.value}/{old.severity.value} → {new.action.value}/{new.severity.value}"
+        )
     old_ids = {f.id for f in previous.findings}
     added = [f.summary for f in current.findings if f.id not in old_ids]
     gone = [f.summary for f in previous.findings if f.id not in {g.id for g in current.findings}]

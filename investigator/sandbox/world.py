@@ -37,7 +37,8 @@ def _make(source: SourceName, scenario: Scenario, injection: Injection) -> Sandb
     if source == "linear":
         from investigator.sandbox.linear_standin import LinearStandIn
 
-        return LinearStandIn(scenario.linear, injection)
+        teams = [svc.team for svc in scenario.config.services.values() if svc.team]
+        return LinearStandIn(scenario.linear, injection, teams=teams)
     if source == "stripe":
         from investigator.sandbox.stripe_standin import StripeStandIn
 
@@ -55,7 +56,8 @@ def injections_for(
     scenario: Scenario, faults: Mapping[str, FaultKind] | None = None, latency_ms: float = 0.0
 ) -> dict[SourceName, Injection]:
     """The scenario's own ``faults:`` plus command-line faults, and latency for every stand-in."""
-    merged: dict[str, FaultKind] = {**scenario.faults, **(faults or {})}
+    merged: dict[str, FaultKind] = {str(k): v for k, v in scenario.faults.items()}
+    merged.update(faults or {})
     return {s: Injection(latency_ms=latency_ms, fault=merged.get(s)) for s in SOURCE_NAMES}
 
 
@@ -110,7 +112,5 @@ class ReplayWorld:
     def recorded(self) -> list[dict[str, Any]]:
         """Every write the product made to the stand-ins (notes, issues, comments)."""
         return [
-            {"source": name, **entry}
-            for name, sb in self.sandboxes.items()
-            for entry in getattr(sb, "recorded", [])
+            {"source": name, **entry} for name, sb in self.sandboxes.items() for entry in getattr(sb, "recorded", [])
         ]

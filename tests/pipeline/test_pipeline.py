@@ -76,7 +76,10 @@ def test_a_source_that_raises_becomes_an_error_report_and_the_packet_is_still_pr
     def boom(ctx: InvestigationContext) -> Collected:
         raise ZeroDivisionError("bug in a connector")
 
-    sources = {"clickhouse": FakeSource("clickhouse", lambda c: summary_finding()), "linear": FakeSource("linear", boom)}
+    sources = {
+        "clickhouse": FakeSource("clickhouse", lambda c: summary_finding()),
+        "linear": FakeSource("linear", boom),
+    }
     packet = investigate(ticket(), sources, PipelineOptions(), now=NOW)
     linear = packet.report("linear")
     assert linear is not None and linear.status is SourceStatus.ERROR
@@ -91,7 +94,10 @@ def test_a_source_past_its_deadline_is_unavailable_and_does_not_stall_the_others
         release.wait(30)
         return Collected()
 
-    sources = {"stripe": FakeSource("stripe", hang), "clickhouse": FakeSource("clickhouse", lambda c: summary_finding())}
+    sources = {
+        "stripe": FakeSource("stripe", hang),
+        "clickhouse": FakeSource("clickhouse", lambda c: summary_finding()),
+    }
     try:
         packet = investigate(ticket(), sources, PipelineOptions(source_deadline_s=0.3), now=NOW)
     finally:
@@ -125,8 +131,12 @@ def test_tenant_sources_wait_for_the_helpdesk_to_resolve_the_tenant() -> None:
     helpdesk = FakeSource("helpdesk", lambda c: Collected(no_data=True, resolved_tenant="saltmarsh"))
     stripe = FakeSource("stripe", lambda c: Collected(no_data=True), needs_tenant=True)
     linear = FakeSource("linear", lambda c: Collected(no_data=True))
-    packet = investigate(ticket("zendesk", tenant=None), {"helpdesk": helpdesk, "stripe": stripe, "linear": linear},
-                         PipelineOptions(), now=NOW)
+    packet = investigate(
+        ticket("zendesk", tenant=None),
+        {"helpdesk": helpdesk, "stripe": stripe, "linear": linear},
+        PipelineOptions(),
+        now=NOW,
+    )
     assert stripe.calls[0].tenant_id == "saltmarsh"
     assert linear.calls[0].tenant_id is None  # started at once, without waiting
     assert packet.ticket.tenant_id == "saltmarsh"
@@ -136,7 +146,10 @@ def test_the_checklist_marks_unanswered_questions_with_the_reason() -> None:
     def down(ctx: InvestigationContext) -> Collected:
         raise RateLimitedError("stripe: HTTP 429")
 
-    sources = {"clickhouse": FakeSource("clickhouse", lambda c: summary_finding()), "stripe": FakeSource("stripe", down)}
+    sources = {
+        "clickhouse": FakeSource("clickhouse", lambda c: summary_finding()),
+        "stripe": FakeSource("stripe", down),
+    }
     packet = investigate(ticket(), sources, PipelineOptions(), now=NOW)
     by_key = {c.key: c for c in packet.checklist}
     assert len(by_key) == len(QUESTIONS) == 6

@@ -9,7 +9,6 @@ from investigator.models import Action, Severity
 from investigator.policy.config import load_policy
 from investigator.policy.engine import Engine
 from investigator.policy.sla import compute_sla
-
 from tests.policy.builders import SERVICES, blast, latency, packet, summary
 
 
@@ -41,7 +40,11 @@ def test_every_reason_of_a_decision_cites_the_findings_it_rests_on() -> None:
 
 
 def test_escalations_state_impact_and_ask_in_their_first_two_lines() -> None:
-    rec = Engine.from_config(SERVICES).decide(packet([latency(), blast("GET /v1/reports", "latency", ["c"])])).recommendation
+    rec = (
+        Engine.from_config(SERVICES)
+        .decide(packet([latency(), blast("GET /v1/reports", "latency", ["c"])]))
+        .recommendation
+    )
     assert rec is not None
     assert rec.headline.startswith("Impact:") and "2 tenants" in rec.headline
     assert rec.ask.startswith("Ask:") and "Core API" in rec.ask

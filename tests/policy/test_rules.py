@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from investigator.models import Action, Severity, SourceStatus
-
 from tests.policy.builders import (
     billing,
     blast,
@@ -44,8 +43,11 @@ def test_a_deploy_long_before_onset_does_not_correlate() -> None:
 
 
 def test_a_deploy_of_another_service_does_not_correlate() -> None:
-    r = rec(decide([latency(), blast("GET /v1/reports", "latency", ["corvid"]), deploy(service="web",
-                                                                                       minutes_before_now=45)]))
+    r = rec(
+        decide(
+            [latency(), blast("GET /v1/reports", "latency", ["corvid"]), deploy(service="web", minutes_before_now=45)]
+        )
+    )
     assert r.action is Action.INCIDENT
 
 
