@@ -94,6 +94,11 @@ class Connector(ABC):
     def collect(self, ctx: InvestigationContext) -> Collected:
         """Gather findings for one investigation."""
 
+    def resolve(self, ctx: InvestigationContext) -> Collected | None:
+        """Optional, helpdesk sources: resolve the tenant and ticket fields in one cheap call, so the
+        sources that need the tenant can start before the rest of this source's reads. None: not supported."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and pools."""
 

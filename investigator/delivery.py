@@ -6,6 +6,7 @@ they already wrote by the investigation's key, so retries and redeliveries write
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
@@ -23,14 +24,24 @@ PRIORITY = {Severity.SEV1: 1, Severity.SEV2: 2, Severity.SEV3: 3, Severity.SEV4:
 class NoteSink(Protocol):
     """Where the private note goes (the helpdesk)."""
 
-    def post_private_note(self, *, ticket_id: str, html_body: str, idempotency_key: str) -> dict[str, Any]: ...
+    def post_private_note(
+        self, *, ticket_id: str, html_body: str, idempotency_key: str, first_attempt: bool = ...
+    ) -> dict[str, Any]: ...
 
 
 class EscalationSink(Protocol):
     """Where escalations go (the issue tracker)."""
 
     def escalate(
-        self, *, idempotency_key: str, team_name: str, title: str, body_markdown: str, priority: int, label: str = ...
+        self,
+        *,
+        idempotency_key: str,
+        team_name: str,
+        title: str,
+        body_markdown: str,
+        priority: int,
+        label: str = ...,
+        first_attempt: bool = ...,
     ) -> dict[str, Any]: ...
 
     def comment(self, *, idempotency_key: str, issue_id: str, body_markdown: str) -> dict[str, Any]: ...
@@ -42,7 +53,12 @@ def note_html(packet: EvidencePacket, page_url: str | None, previous: EvidencePa
 
 
 def deliver_note(
-    packet: EvidencePacket, sink: NoteSink | None, page_url: str | None, previous: EvidencePacket | None = None
+    packet: EvidencePacket,
+    sink: NoteSink | None,
+    page_url: str | None,
+    previous: EvidencePacket | None = None,
+    *,
+    first_attempt: bool = False,
 ) -> dict[str, Any]:
     """Post the note once per investigation."""
     if sink is None:
@@ -51,6 +67,7 @@ def deliver_note(
         ticket_id=packet.ticket.id,
         html_body=note_html(packet, page_url, previous),
         idempotency_key=packet.investigation_id,
+        first_attempt=first_attempt,
     )
     return {"kind": "note", "status": "delivered", **result}
 
@@ -75,7 +92,9 @@ def escalation_body(packet: EvidencePacket, page_url: str | None) -> str:
     return redact_text(render_note(safe, page_url) + "\n\n" + ticket)
 
 
-def deliver_escalation(packet: EvidencePacket, sink: EscalationSink | None, page_url: str | None) -> dict[str, Any]:
+def deliver_escalation(
+    packet: EvidencePacket, sink: EscalationSink | None, page_url: str | None, *, first_attempt: bool = False
+) -> dict[str, Any]:
     """For escalate/incident: one issue in the owning team, or one comment on the active incident."""
     rec = packet.recommendation
     if rec is None or rec.action not in (Action.ESCALATE, Action.INCIDENT):
@@ -95,6 +114,7 @@ def deliver_escalation(packet: EvidencePacket, sink: EscalationSink | None, page
         body_markdown=body,
         priority=PRIORITY[rec.severity],
         label="investigator",
+        first_attempt=first_attempt,
     )
     return {"kind": "escalation", "status": "created" if result.get("created") else "found", **result}
 
@@ -105,20 +125,23 @@ def deliver(
     escalations: EscalationSink | None,
     page_url: str | None,
     previous: EvidencePacket | None = None,
+    *,
+    first_attempt: bool = False,
 ) -> EvidencePacket:
-    """Both deliveries; failures are recorded on the packet, never raised past here."""
-    outcomes: list[dict[str, Any]] = []
-    try:
-        outcomes.append(deliver_note(packet, notes, page_url, previous))
-    except Exception as error:
-        outcomes.append(_failed("note", error))
-    try:
-        outcomes.append(deliver_escalation(packet, escalations, page_url))
-    except Exception as error:
-        outcomes.append(_failed("escalation", error))
+    """Both deliveries, concurrently; failures are recorded on the packet, never raised past here.
+
+    ``first_attempt``: the caller's own record shows no earlier delivery of this investigation was
+    attempted, so the sinks may skip their read-before-write (retries must pass False)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="deliver") as pool:
+        note = pool.submit(deliver_note, packet, notes, page_url, previous, first_attempt=first_attempt)
+        issue = pool.submit(deliver_escalation, packet, escalations, page_url, first_attempt=first_attempt)
+        outcomes = [_outcome("note", note), _outcome("escalation", issue)]
     return packet.model_copy(update={"deliveries": outcomes, "page_url": page_url})
 
 
-def _failed(kind: str, error: Exception) -> dict[str, Any]:
-    log.warning("delivery of %s failed: %s", kind, type(error).__name__)
-    return {"kind": kind, "status": "failed", "reason": f"{type(error).__name__}: {error}"[:300]}
+def _outcome(kind: str, future: Future[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return future.result()
+    except Exception as error:  # a failed delivery is reported on the packet, never raised
+        log.warning("delivery of %s failed: %s", kind, type(error).__name__)
+        return {"kind": kind, "status": "failed", "reason": f"{type(error).__name__}: {error}"[:300]}

@@ -157,7 +157,40 @@ def apply_helpdesk(ctx: InvestigationContext, report: SourceReport) -> Investiga
 
 
 def _needs_resolution(ctx: InvestigationContext, connectors: Mapping[str, Connector]) -> bool:
-    return "helpdesk" in connectors and ctx.ticket.helpdesk != "generic"
+    return "helpdesk" in connectors and ctx.ticket.helpdesk != "generic" and not ctx.tenant_id
+
+
+def resolve_tenant(connector: Connector, ctx: InvestigationContext) -> InvestigationContext:
+    """The helpdesk's cheap tenant resolution, folded into the context; any failure leaves it as it was
+    (the helpdesk's own report then says what failed)."""
+    try:
+        early = connector.resolve(ctx) if connector.configured() else None
+    except Exception as error:  # reported by the source's own collect
+        log.warning("tenant resolution by %s failed: %s", connector.name, type(error).__name__)
+        return ctx
+    if early is None:
+        return ctx
+    report = SourceReport(
+        source=connector.name,
+        status=SourceStatus.OK,
+        resolved_tenant=early.resolved_tenant,
+        ticket_update=early.ticket_update,
+    )
+    return apply_helpdesk(ctx, report)
+
+
+class _Resolve(_Run):
+    """Tenant resolution on a daemon thread, under the helpdesk source's deadline."""
+
+    def _run(self, ctx: InvestigationContext) -> None:
+        try:
+            self.ctx = resolve_tenant(self.connector, ctx)
+        finally:
+            self.done.set()
+
+    def context(self, ctx: InvestigationContext, deadline: float) -> InvestigationContext:
+        self.done.wait(max(0.0, deadline - time.perf_counter()))
+        return getattr(self, "ctx", ctx)
 
 
 def run_sources(
@@ -176,18 +209,27 @@ def run_sources(
 
     resolve_first = _needs_resolution(ctx, connectors)
     waiting = [c for c in connectors.values() if resolve_first and c.needs_tenant]
-    first = {c.name: (_Run(c, ctx), deadline_of()) for c in connectors.values() if c not in waiting}
+    runs: dict[str, tuple[_Run, float]] = {}
+    for c in connectors.values():
+        if c not in waiting and not (resolve_first and c.name == "helpdesk"):
+            runs[c.name] = (_Run(c, ctx), deadline_of())
     reports: dict[str, SourceReport] = {}
-    if waiting:
-        run, deadline = first["helpdesk"]
-        reports["helpdesk"] = run.result(deadline)
-        ctx = apply_helpdesk(ctx, reports["helpdesk"])
-        later = {c.name: (_Run(c, ctx), deadline_of()) for c in waiting}
-        first.update(later)
-    for name, (run, deadline) in first.items():
+    if resolve_first:
+        helpdesk = connectors["helpdesk"]
+        early = _Resolve(helpdesk, ctx).context(ctx, deadline_of())
+        if early.tenant_id or early is not ctx:
+            ctx = early
+            for c in [helpdesk, *waiting]:
+                runs[c.name] = (_Run(c, ctx), deadline_of())
+        else:  # no early resolution: the full helpdesk read resolves the tenant first
+            reports["helpdesk"] = _Run(helpdesk, ctx).result(deadline_of())
+            ctx = apply_helpdesk(ctx, reports["helpdesk"])
+            for c in waiting:
+                runs[c.name] = (_Run(c, ctx), deadline_of())
+    for name, (run, deadline) in runs.items():
         if name not in reports:
             reports[name] = run.result(deadline)
-    if not waiting and "helpdesk" in reports:
+    if "helpdesk" in reports:
         ctx = apply_helpdesk(ctx, reports["helpdesk"])
     ordered = [reports[c.name] for c in connectors.values()]
     return ctx, ordered

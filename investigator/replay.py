@@ -81,7 +81,7 @@ def _deliver(packet: EvidencePacket, overrides: Mapping[str, Any], settings: Set
     notes = ZendeskNoteWriter(overrides["helpdesk"]) if packet.ticket.helpdesk == "zendesk" else None
     escalations = LinearEscalationWriter(overrides["linear"])
     page = f"{settings.public_url.rstrip('/')}/investigations/{packet.investigation_id}/page"
-    return deliver(packet, notes, escalations, page)
+    return deliver(packet, notes, escalations, page, first_attempt=True)
 
 
 @dataclass

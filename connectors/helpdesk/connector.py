@@ -70,6 +70,7 @@ class ZendeskConnector(Connector):
         self._retry = retry
         self._transport = transport
         self._client: ZendeskClient | None = None
+        self._bundles: dict[str, dict[str, Any]] = {}  # ticket id -> sideloaded bundle read by resolve()
 
     # ----------------------------------------------------------------- Connector
     def configured(self) -> bool:
@@ -104,6 +105,23 @@ class ZendeskConnector(Connector):
             )
         return self._collect_zendesk(ctx)
 
+    def resolve(self, ctx: InvestigationContext) -> Collected | None:
+        """One sideloaded read (ticket, users, organizations): the tenant and ticket fields, early.
+
+        ``collect`` reuses the bundle, so resolving first costs no extra round trip."""
+        if ctx.ticket.helpdesk != "zendesk" or not self.configured():
+            return None
+        bundle = self.client().ticket(ctx.ticket.id)
+        self._bundles[str(ctx.ticket.id)] = bundle
+        ticket: dict[str, Any] = bundle["ticket"]
+        org = _by_id(bundle.get("organizations"), ticket.get("organization_id"))
+        users = {str(u.get("id")): u for u in bundle.get("users") or [] if isinstance(u, dict)}
+        return Collected(
+            no_data=True,
+            resolved_tenant=self._tenant(org),
+            ticket_update=self._ticket_update(ticket, users, org),
+        )
+
     def client(self) -> ZendeskClient:
         """The (lazily built) API client."""
         if self._client is None:
@@ -120,7 +138,7 @@ class ZendeskConnector(Connector):
     def _collect_zendesk(self, ctx: InvestigationContext) -> Collected:
         """The ticket read must succeed (it resolves the tenant); comments and search degrade to ``checked``."""
         client = self.client()
-        bundle = client.ticket(ctx.ticket.id)
+        bundle = self._bundles.pop(str(ctx.ticket.id), None) or client.ticket(ctx.ticket.id)
         ticket: dict[str, Any] = bundle["ticket"]
         org = _by_id(bundle.get("organizations"), ticket.get("organization_id"))
         since = (ctx.now - timedelta(days=self.settings.lookback_days)).date().isoformat()

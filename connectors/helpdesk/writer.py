@@ -62,15 +62,20 @@ class ZendeskNoteWriter:
         thread = self._client.thread(ticket_id)
         return next((c for c in reversed(thread.comments) if has_marker(c, idempotency_key)), None)
 
-    def post_private_note(self, *, ticket_id: str, html_body: str, idempotency_key: str) -> dict[str, Any]:
+    def post_private_note(
+        self, *, ticket_id: str, html_body: str, idempotency_key: str, first_attempt: bool = False
+    ) -> dict[str, Any]:
         """Add ``html_body`` as an internal note unless this key's note is already there.
 
         Returns ``{"comment_found": bool, "created": bool}``: ``comment_found`` when the note was
         seen by reading the ticket (before writing, or to confirm a write whose answer was lost),
         ``created`` when this call's write landed. Raises :class:`TransientError` when the outcome
         stays unknown (safe to retry the call) and :class:`TerminalError` on refusals.
+
+        ``first_attempt``: the caller knows no earlier call with this key can have written (its own
+        delivery record says so), so the read before the write is skipped: one round trip, not two.
         """
-        if self.find_note(ticket_id, idempotency_key) is not None:
+        if not first_attempt and self.find_note(ticket_id, idempotency_key) is not None:
             log.info("zendesk note for %s already on ticket %s", idempotency_key, ticket_id)
             return {"comment_found": True, "created": False}
         body = f"{html_body}\n<p>{html.escape(marker(idempotency_key))}</p>"

@@ -50,6 +50,7 @@ class LinearEscalationWriter:
     def __init__(self, settings: LinearSettings, *, retry: RetryPolicy | None = None) -> None:
         self.settings = settings
         self.client = LinearClient(settings, retry=retry)
+        self._targets: dict[tuple[str, str], tuple[dict[str, Any], str | None]] = {}  # (team, label) -> ids
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -79,6 +80,21 @@ class LinearEscalationWriter:
         nodes = (self.client.query("IssueLabelsByName", {"name": name}).get("issueLabels") or {}).get("nodes") or []
         return str(nodes[0]["id"]) if nodes and nodes[0].get("id") else None
 
+    def find_target(self, team_name: str, label: str) -> tuple[dict[str, Any], str | None]:
+        """The team and the label id in one round trip, cached for the writer's life."""
+        key = (team_name.lower(), label.lower())
+        if key not in self._targets:
+            data = self.client.query("EscalationTarget", {"team": team_name, "label": label})
+            nodes = (data.get("teams") or {}).get("nodes") or []
+            exact = [t for t in nodes if str(t.get("name", "")).lower() == team_name.lower()]
+            team = (exact or nodes or [None])[0]
+            if not isinstance(team, dict) or not team.get("id"):
+                raise TerminalError(f"linear: no team named {team_name!r}")
+            labels = (data.get("issueLabels") or {}).get("nodes") or []
+            label_id = str(labels[0]["id"]) if labels and labels[0].get("id") else None
+            self._targets[key] = (team, label_id)
+        return self._targets[key]
+
     # ------------------------------------------------------------------ issues
     def escalate(
         self,
@@ -89,14 +105,18 @@ class LinearEscalationWriter:
         body_markdown: str,
         priority: int,
         label: str = "investigator",
+        first_attempt: bool = False,
     ) -> dict[str, Any]:
-        """Create the escalation issue once per key; returns ``{id, identifier, url, created}``."""
+        """Create the escalation issue once per key; returns ``{id, identifier, url, created}``.
+
+        ``first_attempt``: no earlier call with this key can have written, so the look-up before the
+        write is skipped (a duplicate client id is still caught by the create itself)."""
         issue_id = client_uuid(idempotency_key)
-        existing = self.find_issue(issue_id)
-        if existing:
-            return _issue_result(existing, created=False)
-        team = self.find_team(team_name)
-        label_id = self.find_label(label) if label else None
+        if not first_attempt:
+            existing = self.find_issue(issue_id)
+            if existing:
+                return _issue_result(existing, created=False)
+        team, label_id = self.find_target(team_name, label or "investigator")
         payload: dict[str, Any] = {
             "id": issue_id,
             "teamId": team["id"],

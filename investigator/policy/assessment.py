@@ -46,6 +46,11 @@ class Symptom:
     other_tenants: list[str] = field(default_factory=list)
     blast_finding: Finding | None = None
     event_types: list[str] = field(default_factory=list)
+    tenant_included: bool = True  # False for platform-wide symptoms when the ticket's tenant is unknown
+
+    @property
+    def tenants_affected(self) -> int:
+        return len(self.other_tenants) + (1 if self.tenant_included else 0)
 
     @property
     def label(self) -> str:
@@ -188,7 +193,18 @@ def _platform_symptoms(findings: list[Finding]) -> list[Symptom]:
         if b.includes_ticket_tenant or len(b.tenants) < 2:
             continue
         out.append(
-            Symptom(b.anomaly, f, b.service, b.route, None, True, False, other_tenants=list(b.tenants), blast_finding=f)
+            Symptom(
+                b.anomaly,
+                f,
+                b.service,
+                b.route,
+                None,
+                True,
+                False,
+                other_tenants=list(b.tenants),
+                blast_finding=f,
+                tenant_included=False,
+            )
         )
     return out
 

@@ -27,7 +27,7 @@ def headline_and_ask(v: Verdict, a: Assessment) -> tuple[str, str]:
     tenant = a.packet.ticket.tenant_id or "an unidentified tenant"
     s = v.symptom
     if s is not None:
-        scope = f"{len(s.other_tenants) + 1} tenants" if s.other_tenants else f"tenant {tenant} only"
+        scope = f"{s.tenants_affected} tenants" if s.other_tenants else f"tenant {tenant} only"
         since = f" since {ts(s.onset)}" if s.onset else (" for the whole lookback" if s.sustained else "")
         impact = f"Impact: {s.label} for {scope}{since}" + (" (ongoing)." if s.ongoing else " (stopped).")
     elif v.action is Action.INCIDENT:

@@ -65,7 +65,8 @@ def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
     if not wide:
         return None
     s = max(wide, key=lambda x: (x.ongoing, len(x.other_tenants)))
-    scope = f"{s.label} affects {len(s.other_tenants) + 1} tenants (also {', '.join(s.other_tenants[:6])})"
+    also = "also " if s.tenant_included else ""
+    scope = f"{s.label} affects {s.tenants_affected} tenants ({also}{', '.join(s.other_tenants[:6])})"
     found = {e.kind: e for e in a.explanations_of(s)}
     team = a.team_of(s.service)
     for kind in _MULTI_TENANT_ORDER:

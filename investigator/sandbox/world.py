@@ -37,7 +37,10 @@ def _make(source: SourceName, scenario: Scenario, injection: Injection) -> Sandb
     if source == "linear":
         from investigator.sandbox.linear_standin import LinearStandIn
 
+        from investigator.policy.config import load_policy
+
         teams = [svc.team for svc in scenario.config.services.values() if svc.team]
+        teams.append(load_policy().escalation.security_team)
         return LinearStandIn(scenario.linear, injection, teams=teams)
     if source == "stripe":
         from investigator.sandbox.stripe_standin import StripeStandIn

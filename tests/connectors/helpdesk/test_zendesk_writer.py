@@ -109,3 +109,14 @@ def test_marker_of_one_key_does_not_match_a_longer_key() -> None:
     assert has_marker({"body": "x\nInvestigation inv-1"}, "inv-1")
     assert not has_marker({"body": "x\nInvestigation inv-12"}, "inv-1")
     assert has_marker({"html_body": "<p>Investigation a&amp;b</p>"}, "a&b")
+
+
+def test_a_first_attempt_writes_without_reading_and_a_retry_reads_first() -> None:
+    with respx.mock(base_url=BASE, assert_all_called=True) as router:
+        comments = router.get("/api/v2/tickets/47820/comments.json").respond(200, json=empty_thread())
+        router.put("/api/v2/tickets/47820.json").respond(200, json={"ticket": {"id": 47820}, "audit": {}})
+        writer = ZendeskNoteWriter(make_settings())
+        writer.post_private_note(ticket_id="47820", html_body="<p>x</p>", idempotency_key="inv-1", first_attempt=True)
+        assert comments.call_count == 0
+        writer.post_private_note(ticket_id="47820", html_body="<p>x</p>", idempotency_key="inv-1")
+        assert comments.call_count == 1

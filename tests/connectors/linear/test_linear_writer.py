@@ -103,8 +103,12 @@ NOT_FOUND = {
         }
     ],
 }
-TEAMS = {"data": {"teams": {"nodes": [{"id": "team-core", "key": "CORE", "name": "Core API"}]}}}
-NO_LABELS = {"data": {"issueLabels": {"nodes": []}}}
+TARGET = {
+    "data": {
+        "teams": {"nodes": [{"id": "team-core", "key": "CORE", "name": "Core API"}]},
+        "issueLabels": {"nodes": []},
+    }
+}
 
 
 @respx.mock
@@ -113,9 +117,7 @@ def test_a_create_that_failed_with_5xx_and_did_not_land_is_transient_and_sent_on
         operation = json.loads(request.content)["operationName"]
         if operation == "IssueCreate":
             return httpx.Response(503, text="<html>503</html>")
-        return httpx.Response(
-            200, json={"IssueById": NOT_FOUND, "TeamsByName": TEAMS, "IssueLabelsByName": NO_LABELS}[operation]
-        )
+        return httpx.Response(200, json={"IssueById": NOT_FOUND, "EscalationTarget": TARGET}[operation])
 
     route = respx.post("https://linear.test/graphql").mock(side_effect=answer)
     settings = LinearSettings(api_key=SecretStr("lin_api_x"), api_url="https://linear.test/graphql")
@@ -124,8 +126,20 @@ def test_a_create_that_failed_with_5xx_and_did_not_land_is_transient_and_sent_on
     with pytest.raises(TransientError, match="safe to retry"):
         escalate(writer, "inv-503")
     operations = [json.loads(c.request.content)["operationName"] for c in route.calls]
-    assert operations == ["IssueById", "TeamsByName", "IssueLabelsByName", "IssueCreate", "IssueById"]
+    assert operations == ["IssueById", "EscalationTarget", "IssueCreate", "IssueById"]
     assert sleeps == []
+
+
+def test_a_first_attempt_skips_the_lookup_and_still_never_duplicates(standin: LinearStandIn) -> None:
+    writer = writer_for(standin)
+    first = writer.escalate(
+        idempotency_key="inv-7", team_name="Core API", title="t", body_markdown="b", priority=2, first_attempt=True
+    )
+    again = writer.escalate(
+        idempotency_key="inv-7", team_name="Core API", title="t", body_markdown="b", priority=2, first_attempt=True
+    )
+    assert first["created"] is True and again["created"] is False and first["id"] == again["id"]
+    assert standin.operations("issueCreate") == 2 and len(standin.recorded) == 1
 
 
 def test_unknown_team_is_terminal_and_creates_nothing(standin: LinearStandIn) -> None:
