@@ -156,7 +156,7 @@ def apply_helpdesk(ctx: InvestigationContext, report: SourceReport) -> Investiga
     return ctx.model_copy(update=update) if update else ctx
 
 
-def _needs_resolution(ctx: InvestigationContext, connectors: Mapping[str, Connector]) -> bool:
+def needs_resolution(ctx: InvestigationContext, connectors: Mapping[str, Connector]) -> bool:
     return "helpdesk" in connectors and ctx.ticket.helpdesk != "generic" and not ctx.tenant_id
 
 
@@ -207,7 +207,7 @@ def run_sources(
     def deadline_of() -> float:
         return time.perf_counter() + options.source_deadline_s
 
-    resolve_first = _needs_resolution(ctx, connectors)
+    resolve_first = needs_resolution(ctx, connectors)
     waiting = [c for c in connectors.values() if resolve_first and c.needs_tenant]
     runs: dict[str, tuple[_Run, float]] = {}
     for c in connectors.values():

@@ -1,0 +1,1 @@
+"""Celery tasks: the investigation pipeline distributed over workers on Redis."""
