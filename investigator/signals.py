@@ -234,6 +234,8 @@ class BillingState(Facts):
     next_payment_attempt: datetime | None = None  # Smart Retries' next attempt on an open invoice
     last_failure_code: str | None = None  # e.g. card_declined
     cancel_at_period_end: bool = False
+    proration_lines: int = 0  # prorated line items on the recent invoices (plan changes mid-period)
+    proration_amount: int = 0  # their net amount, smallest currency unit
 
 
 class Entitlements(Facts):

@@ -187,6 +187,8 @@ def billing_finding(data: AccountData, dash: Dashboard) -> Finding:
         next_payment_attempt=max((ts(i.get("next_payment_attempt")) for i in open_invoices), default=None, key=_dt_key),
         last_failure_code=str(failed[0]["failure_code"]) if failed and failed[0].get("failure_code") else None,
         cancel_at_period_end=bool(sub.get("cancel_at_period_end")) if sub else False,
+        proration_lines=len(prorated := proration_lines(data.invoices)),
+        proration_amount=sum(int(line.get("amount") or 0) for line in prorated),
     )
     citations = [dash.cite("Stripe customer", customer)]
     citations += [dash.cite(f"subscription ({status})", sub)] if sub else []
@@ -201,6 +203,17 @@ def billing_finding(data: AccountData, dash: Dashboard) -> Finding:
         strength=0.9 if facts.blocks_service else (0.6 if troubled else 0.3),
         points_to="billing" if troubled else None,
     )
+
+
+def proration_lines(invoices: list[StripeObj]) -> list[StripeObj]:
+    """Invoice line items that are prorations (current API: ``parent.subscription_item_details.proration``)."""
+    lines: list[StripeObj] = []
+    for invoice in invoices:
+        for line in (invoice.get("lines") or {}).get("data") or []:
+            details = ((line.get("parent") or {}).get("subscription_item_details")) or {}
+            if details.get("proration") or line.get("proration"):
+                lines.append(line)
+    return lines
 
 
 def _dt_key(value: datetime | None) -> float:
@@ -223,6 +236,8 @@ def _billing_summary(f: BillingState) -> str:
         text += f"; cancels at {f.cancel_at:%Y-%m-%d}"
     if f.trial_end and f.status == "trialing":
         text += f"; trial ends {f.trial_end:%Y-%m-%d}"
+    if f.proration_lines:
+        text += f"; {f.proration_lines} prorated line(s) from a plan change, net {f.proration_amount / 100:.2f}"
     return text.rstrip(".") + "."
 
 

@@ -152,6 +152,7 @@ def _symptom(f: Finding) -> Symptom | None:
         w = WebhookDeliveries.of(f)
         if not w.failures:
             return None
+        others = [f"another webhook destination ({i + 1})" for i in range(w.other_destinations_failing)]
         return Symptom(
             "webhook",
             f,
@@ -162,6 +163,7 @@ def _symptom(f: Finding) -> Symptom | None:
             False,
             _codes(w.status_codes),
             event_types=list(w.event_types),
+            other_tenants=others,
         )
     if f.kind == MissingTraffic.KIND:
         m = MissingTraffic.of(f)
@@ -233,17 +235,42 @@ def _issue_matches(issue: KnownIssue, s: Symptom, policy: Policy) -> list[str]:
     return why
 
 
+_SYMPTOM_WORDS = {
+    "error_rate": ("error", "errors", "5xx", "500", "502", "503", "504", "failing", "outage", "down"),
+    "latency": ("latency", "slow", "slowness", "timeout", "timeouts", "degraded", "performance"),
+    "client_errors": ("401", "403", "402", "429", "auth", "rate limit", "rejected"),
+    "webhook": ("webhook", "webhooks", "delivery", "deliveries"),
+    "missing_traffic": ("missing", "dropped", "no traffic", "ingestion"),
+}
+
+
+def _incident_covers(issue: KnownIssue, s: Symptom, team: str | None, window_start: datetime) -> list[str]:
+    """An open incident opened in the window about this service (its team, its name) and this kind of symptom."""
+    if not issue.is_incident or issue.created_at is None or issue.created_at < window_start:
+        return []
+    text = f"{issue.title} {issue.description_excerpt}".lower()
+    same_service = (team is not None and issue.team == team) or s.service.lower() in text.split()
+    same_symptom = any(w in text for w in _SYMPTOM_WORDS.get(s.kind, ())) or any(
+        w in text for w in _route_tokens(s.route)
+    )
+    if same_service and same_symptom:
+        return [f"incident opened {issue.created_at:%H:%M} UTC by {issue.team} about this kind of symptom"]
+    return []
+
+
 def _open(issue: KnownIssue) -> bool:
     return issue.state_type not in ("completed", "canceled")
 
 
-def _known_issue_explanations(s: Symptom, findings: list[Finding], a_policy: Policy) -> list[Explanation]:
+def _known_issue_explanations(
+    s: Symptom, findings: list[Finding], a_policy: Policy, teams: dict[str, str], window_start: datetime
+) -> list[Explanation]:
     out: list[Explanation] = []
     for f in findings:
         if f.kind != KnownIssue.KIND:
             continue
         issue = KnownIssue.of(f)
-        why = _issue_matches(issue, s, a_policy)
+        why = _issue_matches(issue, s, a_policy) or _incident_covers(issue, s, teams.get(s.service), window_start)
         if not why or not _open(issue):
             continue
         ref = f"{issue.identifier} \u201c{issue.title}\u201d ({issue.state}, {issue.team})"
@@ -415,7 +442,7 @@ def assess(packet: EvidencePacket, policy: Policy, services: dict[str, str] | No
     explanations: dict[int, list[Explanation]] = {}
     for s in symptoms:
         explanations[id(s)] = (
-            _known_issue_explanations(s, findings, policy)
+            _known_issue_explanations(s, findings, policy, teams, packet.window.start)
             + _deploy_explanations(s, findings, policy, teams)
             + _customer_side_explanations(s, inputs)
             + _episode_over(s)

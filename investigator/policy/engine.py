@@ -17,6 +17,7 @@ from investigator.policy.config import Policy, load_policy
 from investigator.policy.replies import draft_reply, headline_and_ask, next_steps
 from investigator.policy.rules import RULES, Verdict
 from investigator.policy.sla import compute_sla
+from investigator.signals import TenantUnresolved
 
 _IMPACT = {
     Action.RESOLVE: ("low", "high"),
@@ -113,6 +114,15 @@ def _reasons(verdict: Verdict, a: Assessment) -> list[Reason]:
                 text="Scope: only this tenant shows it; other tenants on the same route are normal.",
                 rule="scope",
                 findings=[verdict.symptom.blast_finding.id],
+            )
+        )
+    unresolved = [f for f in a.packet.findings if f.kind == TenantUnresolved.KIND]
+    if unresolved:
+        reasons.append(
+            Reason(
+                text=f"Tenant unidentified: {unresolved[0].summary} Only platform-wide checks could run.",
+                rule="coverage",
+                findings=[unresolved[0].id],
             )
         )
     if a.plan_tier:

@@ -61,7 +61,7 @@ _MULTI_TENANT_ORDER = ("active_incident", "known_issue_fix", "deploy", "known_is
 
 def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
     """The same anomaly across several tenants: what covers it decides the action."""
-    wide = [s for s in a.symptoms if a.multi_tenant(s) and s.kind != "client_errors"]
+    wide = [s for s in a.symptoms if a.multi_tenant(s)]
     if not wide:
         return None
     s = max(wide, key=lambda x: (x.ongoing, len(x.other_tenants)))
@@ -279,25 +279,22 @@ def explained_by_evidence(a: Assessment) -> Verdict | None:
             return None
         chosen.append((s, found[0]))
     s, e = chosen[0]
-    playbook = a.policy.playbooks.get(e.kind)
-    severity = min(
-        (
-            a.policy.playbooks.get(x.kind).severity or "sev3"
-            for _, x in chosen  # type: ignore[union-attr]
-            if a.policy.playbooks.get(x.kind)
-        ),
-        default="sev3",
-    )
+    severity = min(_playbook_severity(a, x.kind) for _, x in chosen)  # "sev3" < "sev4": the most severe
     findings = [f for sym, x in chosen for f in _sym_findings(sym) + x.findings]
     return Verdict(
         Action.RESOLVE,
-        severity if playbook else "sev3",
+        severity,
         f"{s.label}: explained by {e.text.rstrip('.')}.",
         findings,
         playbook=e.kind,
         chosen=e,
         symptom=s,
     )
+
+
+def _playbook_severity(a: Assessment, kind: str) -> str:
+    playbook = a.policy.playbooks.get(kind)
+    return (playbook.severity if playbook else None) or "sev3"
 
 
 def competing_explanations(a: Assessment) -> Verdict | None:
@@ -337,25 +334,26 @@ def billing_question_answered(a: Assessment) -> Verdict | None:
     """A billing question with no symptom, answered by notable Stripe objects."""
     if a.symptoms or not a.billing_question or not a.source_ok("stripe"):
         return None
-    notable: list[Finding] = []
+    found: list[Finding] = []
     severity = "sev4"
     for f in a.billing:
         if f.kind == ChargeIssue.KIND:
-            notable.append(f)
+            found.append(f)
             severity = "sev3"
         elif f.kind == BillingState.KIND:
             b = BillingState.of(f)
-            if b.blocks_service or b.open_invoices or b.failed_charges or b.cancel_at or b.status == "trialing":
-                notable.append(f)
-    if not notable:
+            notable = b.blocks_service or b.open_invoices or b.failed_charges or b.cancel_at or b.proration_lines
+            if notable or b.status == "trialing":
+                found.append(f)
+    if not found:
         return None
     return Verdict(
         Action.RESOLVE,
         severity,
         "A billing question answered by the Stripe objects: "
-        + "; ".join(f.summary.rstrip(".") for f in notable[:3])
+        + "; ".join(f.summary.rstrip(".") for f in found[:3])
         + ".",
-        a.billing_question + notable,
+        a.billing_question + found,
         playbook="billing_answered",
     )
 

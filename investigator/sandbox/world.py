@@ -35,9 +35,8 @@ def _make(source: SourceName, scenario: Scenario, injection: Injection) -> Sandb
 
         return ClickHouseSandbox(scenario.clickhouse, scenario.now, injection)
     if source == "linear":
-        from investigator.sandbox.linear_standin import LinearStandIn
-
         from investigator.policy.config import load_policy
+        from investigator.sandbox.linear_standin import LinearStandIn
 
         teams = [svc.team for svc in scenario.config.services.values() if svc.team]
         teams.append(load_policy().escalation.security_team)

@@ -169,3 +169,31 @@ def test_other_tenants_unrelated_anomaly_does_not_make_this_ticket_multi_tenant(
     other_route = blast("GET /v1/contacts", "error_rate", ["corvid", "sunmill"])
     r = rec(decide([webhooks(), other_route]))
     assert r.action is Action.RESOLVE
+
+
+def test_an_incident_opened_in_the_window_by_the_owning_team_covers_a_route_it_does_not_name() -> None:
+    incident = known_issue("INC-3", routes=[], incident=True, team="Core API", priority=1)
+    incident.facts["title"] = "Elevated latency on the API"
+    incident.facts["created_at"] = "2026-11-18T13:40:00Z"
+    r = rec(decide([latency(), blast("GET /v1/reports", "latency", ["corvid"]), incident]))
+    assert (r.action, r.severity) == (Action.ESCALATE, Severity.SEV1)
+
+
+def test_multi_tenant_auth_failures_are_never_resolved_as_one_tenants_credentials() -> None:
+    auth = client_errors("auth", route="GET /v1/contacts", codes={"401": 90})
+    r = rec(decide([auth, blast("GET /v1/contacts", "client_errors", ["corvid", "sunmill"])]))
+    assert r.action is Action.INCIDENT
+
+
+def test_a_billing_question_about_a_proration_is_answered_from_stripe() -> None:
+    b = billing("active")
+    b.facts["proration_lines"] = 2
+    t = ticket("Why is my invoice higher?", "We upgraded the plan mid-month and the invoice amount is odd.")
+    r = rec(decide([summary(), b], t))
+    assert (r.action, r.severity) == (Action.RESOLVE, Severity.SEV4)
+
+
+def test_a_billing_question_with_stripe_down_is_investigated_and_names_stripe() -> None:
+    t = ticket("Charged twice?", "Our card was charged twice for the plan.")
+    r = rec(decide([summary()], t, statuses={"stripe": SourceStatus.UNAVAILABLE}))
+    assert r.action is Action.INVESTIGATE and any("stripe" in x for x in r.reasons)
