@@ -111,8 +111,8 @@ class Settings(SectionSettings):
         """Settings as shown by ``investigator check`` (secrets masked)."""
         shown: dict[str, Any] = {}
         for name, value in self.model_dump().items():
-            if isinstance(getattr(self, name), SecretStr):
-                shown[name] = "set" if value else "missing"
+            if "SecretStr" in str(type(self).model_fields[name].annotation):
+                shown[name] = "set" if getattr(self, name) else "missing"
             else:
                 shown[name] = value
         return shown
