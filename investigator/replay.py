@@ -51,9 +51,12 @@ def replay(
     latency_ms: float = 0.0,
     with_delivery: bool = True,
     sequential: bool = False,
+    source_deadline_s: float | None = None,
 ) -> ReplayResult:
     """Build the scenario's world, run the real pipeline against it, and deliver to the stand-ins."""
     settings = scenario_settings(scenario)
+    if source_deadline_s is not None:
+        settings = settings.model_copy(update={"source_deadline_s": source_deadline_s})
     injections = injections_for(scenario, faults, latency_ms)
     with ReplayWorld(scenario, injections) as world:
         overrides = world.overrides()
