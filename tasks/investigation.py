@@ -24,11 +24,11 @@ from investigator import metrics
 from investigator.errors import RateLimitedError, SourceTimeoutError, TransientError
 from investigator.models import SourceReport, SourceStatus
 from investigator.pipeline import (
-    needs_resolution,
     apply_helpdesk,
     assemble,
     build_context,
     failed_report,
+    needs_resolution,
     run_sources,
 )
 from investigator.service import Runtime
