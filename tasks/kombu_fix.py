@@ -7,7 +7,9 @@ attribute 'hostname'``; a task that was running meanwhile then acks on the dead 
 and fails the same way (``'NoneType' object has no attribute 'client'``). ``ignore_errors``
 only swallows connection errors, so the worker logs "Unrecoverable error" and exits instead of
 reconnecting (reproduced by
-``tests/integration/test_crash_recovery.py``, the Redis-restart test).
+``tests/integration/test_crash_recovery.py``, the Redis-restart test). The same
+``conninfo.hostname`` failure on a collected connection is reported upstream in kombu #582 and
+#970, and a worker that stops consuming after a Redis reset in celery #10205.
 
 Skipping the restore (or the late ack) at that moment loses nothing: the unacknowledged
 messages stay in Redis's ``unacked`` hash and index, and ``restore_visible`` puts them back on the queue once they are
