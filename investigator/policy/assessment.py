@@ -370,18 +370,23 @@ def _customer_side_explanations(s: Symptom, a: _Inputs) -> list[Explanation]:
         for f in a.entitlements:
             limit = Entitlements.of(f).rate_limit_rpm
             accepted = c.peak_accepted_rpm or c.accepted_rpm
-            if limit and accepted and accepted <= limit * (1 + a.policy.thresholds.rate_limit_tolerance):
-                pinned = abs(accepted - limit) <= limit * a.policy.thresholds.rate_limit_tolerance
-                out.append(
-                    Explanation(
-                        "plan_limit",
-                        f"accepted traffic {'pinned at' if pinned else 'within'} the "
-                        f"plan's {limit:g} requests/min (accepted ~{accepted:.0f}/min), the excess "
-                        f"gets 429",
-                        [s.finding, f],
-                        facts={"limit": limit, "accepted": accepted},
-                    )
+            if not limit or not accepted:
+                continue
+            tolerance = limit * a.policy.thresholds.rate_limit_tolerance
+            if abs(accepted - limit) <= tolerance:
+                text = (
+                    f"accepted traffic pinned at the plan's {limit:g} requests/min (accepted ~{accepted:.0f}/min), "
+                    "the excess gets 429"
                 )
+                out.append(
+                    Explanation("plan_limit", text, [s.finding, f], facts={"limit": limit, "accepted": accepted})
+                )
+            elif accepted < limit - tolerance:
+                text = (
+                    f"the tenant is throttled at ~{accepted:.0f} requests/min, well below its plan's {limit:g}: "
+                    "our rate limiter, not the plan"
+                )
+                out.append(Explanation("limiter_below_entitlement", text, [s.finding, f], team=a.team_of(s.service)))
     if c.category in ("payment_required", "auth"):
         for f in a.billing:
             b = BillingState.of(f)
@@ -421,6 +426,10 @@ class _Inputs:
     policy: Policy
     entitlements: list[Finding]
     billing: list[Finding]
+    teams: dict[str, str]
+
+    def team_of(self, service: str) -> str | None:
+        return self.teams.get(service)
 
 
 def _episode_over(s: Symptom) -> list[Explanation]:
@@ -438,7 +447,7 @@ def assess(packet: EvidencePacket, policy: Policy, services: dict[str, str] | No
     teams = dict(policy.escalation.services)
     teams.update(services or {})
     billing = [f for f in findings if f.kind == BillingState.KIND]
-    inputs = _Inputs(policy, [f for f in findings if f.kind == Entitlements.KIND], billing)
+    inputs = _Inputs(policy, [f for f in findings if f.kind == Entitlements.KIND], billing, teams)
     explanations: dict[int, list[Explanation]] = {}
     for s in symptoms:
         explanations[id(s)] = (

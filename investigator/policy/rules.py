@@ -242,7 +242,8 @@ def _distinct(explanations: list[Explanation]) -> list[Explanation]:
 
 
 def known_issue_or_incident(a: Assessment) -> Verdict | None:
-    """A tenant-only symptom matching an active incident or an open known issue without a fix."""
+    """A tenant-only symptom matching an active incident, an open known issue without a fix, or our own
+    rate limiter throttling the tenant below its entitlement: engineering owns each of these."""
     for s in a.symptoms:
         for e in _distinct(a.explanations_of(s)):
             if e.kind == "active_incident":
@@ -250,6 +251,16 @@ def known_issue_or_incident(a: Assessment) -> Verdict | None:
                     Action.ESCALATE,
                     e.severity or "sev2",
                     f"{s.label}: {e.text}; add this customer to that incident.",
+                    _sym_findings(s) + e.findings,
+                    team=e.team,
+                    chosen=e,
+                    symptom=s,
+                )
+            if e.kind == "limiter_below_entitlement":
+                return Verdict(
+                    Action.ESCALATE,
+                    "sev3",
+                    f"{s.label}: {e.text}; a product defect for {e.team or 'the owning team'}.",
                     _sym_findings(s) + e.findings,
                     team=e.team,
                     chosen=e,
@@ -368,7 +379,7 @@ def no_signal(a: Assessment) -> Verdict:
         why += "; the symptom itself could not be checked in telemetry"
     return Verdict(
         Action.INVESTIGATE,
-        "sev4",
+        "sev3" if "clickhouse" in a.unavailable else "sev4",  # the symptom itself is unverified
         why + ": ask the customer for specifics.",
         a.billing_question,
         playbook="investigate",

@@ -197,3 +197,14 @@ def test_a_billing_question_with_stripe_down_is_investigated_and_names_stripe() 
     t = ticket("Charged twice?", "Our card was charged twice for the plan.")
     r = rec(decide([summary()], t, statuses={"stripe": SourceStatus.UNAVAILABLE}))
     assert r.action is Action.INVESTIGATE and any("stripe" in x for x in r.reasons)
+
+
+def test_a_tenant_throttled_well_below_its_entitlement_is_a_product_defect() -> None:
+    r = rec(decide([client_errors("rate_limited", accepted=60), entitlement(600)]))
+    assert (r.action, r.team) == (Action.ESCALATE, "Core API")
+
+
+def test_with_telemetry_down_the_unverified_symptom_is_investigated_at_sev3() -> None:
+    r = rec(decide([], statuses={"clickhouse": SourceStatus.UNAVAILABLE}))
+    assert (r.action, r.severity) == (Action.INVESTIGATE, Severity.SEV3)
+    assert any("clickhouse" in x for x in r.reasons)
