@@ -15,16 +15,18 @@ from investigator.signals import TicketSignal, finding
 # Phrases are regular expressions over lower-cased text; each describes a situation, not a mood.
 SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
     "security_report": (
-        r"\b(another|other|different) (company|customer|tenant|organi[sz]ation|account)'?s? (data|invoices?|records?|"
-        r"customers?|contacts?|files?|reports?|orders?|users?|information)",
-        r"\bsee(ing)? (data|invoices?|records?|contacts?|orders?) (of|from|for|belonging to) "
-        r"(another|other|a different)",
-        r"\b(data|invoices?|records?|information) (that|which) (is|are) not ours\b",
+        # someone else's data shown to this customer: an exposure verb, then another party's data
+        r"\b(see|seeing|saw|seen|shown|showing|showed|shows|visible|displayed|displaying|display|access|accessed|"
+        r"received|receiving|opened|downloaded)\b[^.!?\n]{0,60}\b(another|other|a different|someone else'?s?) "
+        r"(company|customer|tenant|organi[sz]ation|account|business)('?s)?\b",
+        r"\b(another|a different) (company|customer|tenant|organi[sz]ation|account)'s (data|invoices?|records?|"
+        r"customers?|contacts?|files?|reports?|orders?|users?|information)\b",
+        r"\b(data|invoices?|records?|information|contacts?|orders?) (that|which) (is|are) not ours\b",
         r"\bnone of (this|these|it) (is|are) ours\b",
         r"\bunauthori[sz]ed (access|login|sign[- ]?in|user)",
         r"\b(data (leak|breach|exposure)|security (breach|incident|vulnerability)|leaked|exposed (our|their|customer))",
-        r"\b(account|api key|token) (was |has been )?(compromised|hijacked|stolen)",
-        r"\bcross[- ]tenant\b",
+        r"\b(account|api key|token|password)s? (was |were |has been |have been )?(compromised|hijacked|stolen)",
+        r"\bcross[- ]tenant (data|access|leak|exposure)",
         r"\bprivacy (problem|issue|breach|incident)",
     ),
     "data_integrity_report": (
