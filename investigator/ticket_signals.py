@@ -45,10 +45,7 @@ SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w\-./{}:]*)")
-STATUS = re.compile(
-    r"\b([1-5]\d\d)\b(?=\s*(?:error|errors|status|response|responses|payment|too many|"
-    r"internal|bad|gateway|service|unauthori[sz]ed|forbidden|not found|timeout|timed out)|\b)"
-)
+
 
 
 def _phrases(text: str, patterns: tuple[str, ...]) -> list[str]:
