@@ -1,0 +1,179 @@
+"""Fan-out benchmark: how many sequential API rounds one investigation pays, delivery included.
+
+Every scenario is replayed against its stand-ins with 0 ms and with ``latency_ms`` added to every
+response, once with the concurrent pipeline and once with ``sequential=True``. The added wall time
+divided by the added latency is the number of API calls that happen one after another (rounds).
+
+The timer covers the investigation and its delivery only (the same steps as
+:func:`investigator.replay.replay`), not the start-up of the stand-ins, whose chDB load varies by
+a second or more and would drown the signal. Per-source rounds come from ``packet.reports``
+durations; calls per source from the stand-ins' request logs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from investigator.models import EvidencePacket
+from investigator.pipeline import investigate
+from investigator.policy.engine import decider
+from investigator.registry import build_connectors, pipeline_options
+from investigator.replay import _deliver, scenario_settings, scenario_ticket
+from investigator.sandbox.scenario import Scenario, load_scenario, scenario_files
+from investigator.sandbox.world import ReplayWorld, injections_for
+
+SCENARIOS = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios"
+
+
+@dataclass
+class Timing:
+    """One timed replay: wall of fan-out and delivery, per-source durations, calls per stand-in."""
+
+    investigate_s: float
+    deliver_s: float
+    sources_ms: dict[str, float]
+    calls: dict[str, int]
+    delivery_calls: dict[str, int]
+
+    @property
+    def wall_s(self) -> float:
+        """Investigation plus delivery."""
+        return self.investigate_s + self.deliver_s
+
+
+def _calls(world: ReplayWorld) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name, sandbox in world.sandboxes.items():
+        standin = getattr(sandbox, "standin", sandbox)  # the ClickHouse sandbox serves through its stand-in
+        counts[name] = len(getattr(standin, "calls", []))
+    return counts
+
+
+def close_world(world: ReplayWorld) -> None:
+    """Stop every stand-in at once: each HTTP server takes up to its 0.5 s poll interval to stop."""
+    with ThreadPoolExecutor(max_workers=len(world.sandboxes) or 1) as pool:
+        list(pool.map(lambda sandbox: sandbox.stop(), list(world.sandboxes.values())))
+    world.sandboxes.clear()
+
+
+def timed_replay(scenario: Scenario, latency_ms: float, *, sequential: bool) -> Timing:
+    """Replay like :func:`investigator.replay.replay` (delivery included), timing only the run."""
+    settings = scenario_settings(scenario)
+    world = ReplayWorld(scenario, injections_for(scenario, None, latency_ms)).__enter__()
+    try:
+        overrides = world.overrides()
+        connectors = build_connectors(settings, overrides)
+        engine = decider(
+            services={name: svc.team for name, svc in settings.services.items() if svc.team},
+            compliance_critical_events=settings.compliance_critical_events,
+            policy_file=str(settings.policy_file) if settings.policy_file else None,
+        )
+        options = pipeline_options(settings, sequential=sequential)
+        ticket = scenario_ticket(scenario)
+        try:
+            started = time.perf_counter()
+            packet: EvidencePacket = investigate(ticket, connectors, options, decide=engine.decide, now=scenario.now)
+            investigated = time.perf_counter()
+            before = _calls(world)
+            packet = _deliver(packet, overrides, settings)
+            delivered = time.perf_counter()
+        finally:
+            for connector in connectors.values():
+                connector.close()
+        after = _calls(world)
+        return Timing(
+            investigate_s=investigated - started,
+            deliver_s=delivered - investigated,
+            sources_ms={r.source: r.duration_ms for r in packet.reports},
+            calls=before,
+            delivery_calls={k: after[k] - before[k] for k in after if after[k] != before[k]},
+        )
+    finally:
+        close_world(world)
+
+
+@dataclass
+class ScenarioResult:
+    """Medians for one scenario, and the rounds they imply."""
+
+    name: str
+    latency_ms: float
+    walls: dict[str, list[float]] = field(default_factory=dict)  # "conc0", "conc200", "seq0", "seq200"
+    timings: dict[str, list[Timing]] = field(default_factory=dict)
+
+    def median(self, key: str) -> float:
+        """Median wall seconds of one measurement."""
+        return statistics.median(self.walls[key])
+
+    def rounds(self, mode: str) -> float:
+        """(wall at latency - wall at 0) / latency for ``conc`` or ``seq``."""
+        return (self.median(f"{mode}1") - self.median(f"{mode}0")) / (self.latency_ms / 1000)
+
+    def source_rounds(self) -> dict[str, float]:
+        """Rounds each source pays in the concurrent run, plus the delivery and the whole fan-out."""
+        slow, fast = self.timings["conc1"], self.timings["conc0"]
+        lat = self.latency_ms
+
+        def med(items: list[Timing], pick: Callable[[Timing], float]) -> float:
+            return float(statistics.median(pick(t) for t in items))
+
+        def source_ms(name: str) -> Callable[[Timing], float]:
+            return lambda t: t.sources_ms.get(name, 0.0)
+
+        out = {src: (med(slow, source_ms(src)) - med(fast, source_ms(src))) / lat for src in slow[0].sources_ms}
+        out["fan-out"] = (med(slow, lambda t: t.investigate_s) - med(fast, lambda t: t.investigate_s)) * 1000 / lat
+        out["delivery"] = (med(slow, lambda t: t.deliver_s) - med(fast, lambda t: t.deliver_s)) * 1000 / lat
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers for the table and the JSON dump."""
+        conc, seq = self.rounds("conc"), self.rounds("seq")
+        first = self.timings["conc1"][0]
+        return {
+            "scenario": self.name,
+            "wall_s": {k: round(self.median(k), 3) for k in self.walls},
+            "rounds_concurrent": round(conc, 2),
+            "rounds_sequential": round(seq, 2),
+            "ratio": round(seq / conc, 2) if conc > 0 else None,
+            "critical_path_rounds": {k: round(v, 2) for k, v in self.source_rounds().items()},
+            "calls": first.calls,
+            "delivery_calls": first.delivery_calls,
+        }
+
+
+def measure(scenario: Scenario, latency_ms: float, repeat: int) -> ScenarioResult:
+    """Every combination ``repeat`` times, interleaved so drift of the machine hits all alike."""
+    result = ScenarioResult(scenario.name, latency_ms)
+    for _ in range(repeat):
+        for mode, sequential in (("conc", False), ("seq", True)):
+            for level, lat in (("0", 0.0), ("1", latency_ms)):
+                timing = timed_replay(scenario, lat, sequential=sequential)
+                result.walls.setdefault(mode + level, []).append(timing.wall_s)
+                result.timings.setdefault(mode + level, []).append(timing)
+    return result
+
+
+def run(
+    folder: Path = SCENARIOS, *, latency_ms: float = 200.0, repeat: int = 2, limit: int | None = None
+) -> dict[str, Any]:
+    """Measure every scenario of ``folder`` (the first ``limit`` when given); returns per-scenario and mean."""
+    files = scenario_files(folder)[:limit] if limit else scenario_files(folder)
+    scenarios = [load_scenario(f) for f in files]
+    timed_replay(scenarios[0], 0.0, sequential=False)  # warm-up: imports, chDB start, first-query caches
+    rows = [measure(s, latency_ms, repeat).summary() for s in scenarios]
+    conc = statistics.mean(r["rounds_concurrent"] for r in rows)
+    seq = statistics.mean(r["rounds_sequential"] for r in rows)
+    return {
+        "latency_ms": latency_ms,
+        "repeat": repeat,
+        "scenarios": rows,
+        "mean_rounds_concurrent": round(conc, 2),
+        "mean_rounds_sequential": round(seq, 2),
+        "mean_ratio": round(seq / conc, 2) if conc > 0 else None,
+    }
