@@ -62,40 +62,43 @@ def close_world(world: ReplayWorld) -> None:
     world.sandboxes.clear()
 
 
-def timed_replay(scenario: Scenario, latency_ms: float, *, sequential: bool) -> Timing:
-    """Replay like :func:`investigator.replay.replay` (delivery included), timing only the run."""
+def set_latency(world: ReplayWorld, latency_ms: float) -> None:
+    """Change the latency every stand-in of a running world adds (they share the injection objects)."""
+    for injection in world.injections.values():
+        injection.latency_ms = latency_ms
+
+
+def timed_run(world: ReplayWorld, scenario: Scenario, *, sequential: bool) -> Timing:
+    """One investigation and its delivery against a running world, timed (the same steps as
+    :func:`investigator.replay.replay`)."""
     settings = scenario_settings(scenario)
-    world = ReplayWorld(scenario, injections_for(scenario, None, latency_ms)).__enter__()
+    overrides = world.overrides()
+    connectors = build_connectors(settings, overrides)
+    engine = decider(
+        services={name: svc.team for name, svc in settings.services.items() if svc.team},
+        compliance_critical_events=settings.compliance_critical_events,
+        policy_file=str(settings.policy_file) if settings.policy_file else None,
+    )
+    options = pipeline_options(settings, sequential=sequential)
+    ticket = scenario_ticket(scenario)
     try:
-        overrides = world.overrides()
-        connectors = build_connectors(settings, overrides)
-        engine = decider(
-            services={name: svc.team for name, svc in settings.services.items() if svc.team},
-            compliance_critical_events=settings.compliance_critical_events,
-            policy_file=str(settings.policy_file) if settings.policy_file else None,
-        )
-        options = pipeline_options(settings, sequential=sequential)
-        ticket = scenario_ticket(scenario)
-        try:
-            started = time.perf_counter()
-            packet: EvidencePacket = investigate(ticket, connectors, options, decide=engine.decide, now=scenario.now)
-            investigated = time.perf_counter()
-            before = _calls(world)
-            packet = _deliver(packet, overrides, settings)
-            delivered = time.perf_counter()
-        finally:
-            for connector in connectors.values():
-                connector.close()
-        after = _calls(world)
-        return Timing(
-            investigate_s=investigated - started,
-            deliver_s=delivered - investigated,
-            sources_ms={r.source: r.duration_ms for r in packet.reports},
-            calls=before,
-            delivery_calls={k: after[k] - before[k] for k in after if after[k] != before[k]},
-        )
+        started = time.perf_counter()
+        packet: EvidencePacket = investigate(ticket, connectors, options, decide=engine.decide, now=scenario.now)
+        investigated = time.perf_counter()
+        before = _calls(world)
+        packet = _deliver(packet, overrides, settings)
+        delivered = time.perf_counter()
     finally:
-        close_world(world)
+        for connector in connectors.values():
+            connector.close()
+    after = _calls(world)
+    return Timing(
+        investigate_s=investigated - started,
+        deliver_s=delivered - investigated,
+        sources_ms={r.source: r.duration_ms for r in packet.reports},
+        calls=before,
+        delivery_calls={k: after[k] - before[k] for k in after if after[k] != before[k]},
+    )
 
 
 @dataclass
@@ -148,14 +151,23 @@ class ScenarioResult:
 
 
 def measure(scenario: Scenario, latency_ms: float, repeat: int) -> ScenarioResult:
-    """Every combination ``repeat`` times, interleaved so drift of the machine hits all alike."""
+    """Every combination ``repeat`` times on one world, interleaved so drift of the machine hits all alike.
+
+    The world is warmed up first, as a long-lived worker is: connection pools and the stable look-ups
+    (ClickHouse client, Linear team ids) are made once per process, not per investigation."""
     result = ScenarioResult(scenario.name, latency_ms)
-    for _ in range(repeat):
-        for mode, sequential in (("conc", False), ("seq", True)):
-            for level, lat in (("0", 0.0), ("1", latency_ms)):
-                timing = timed_replay(scenario, lat, sequential=sequential)
-                result.walls.setdefault(mode + level, []).append(timing.wall_s)
-                result.timings.setdefault(mode + level, []).append(timing)
+    world = ReplayWorld(scenario, injections_for(scenario, None, 0.0)).__enter__()
+    try:
+        timed_run(world, scenario, sequential=False)  # warm-up
+        for _ in range(repeat):
+            for mode, sequential in (("conc", False), ("seq", True)):
+                for level, lat in (("0", 0.0), ("1", latency_ms)):
+                    set_latency(world, lat)
+                    timing = timed_run(world, scenario, sequential=sequential)
+                    result.walls.setdefault(mode + level, []).append(timing.wall_s)
+                    result.timings.setdefault(mode + level, []).append(timing)
+    finally:
+        close_world(world)
     return result
 
 
@@ -165,7 +177,6 @@ def run(
     """Measure every scenario of ``folder`` (the first ``limit`` when given); returns per-scenario and mean."""
     files = scenario_files(folder)[:limit] if limit else scenario_files(folder)
     scenarios = [load_scenario(f) for f in files]
-    timed_replay(scenarios[0], 0.0, sequential=False)  # warm-up: imports, chDB start, first-query caches
     rows = [measure(s, latency_ms, repeat).summary() for s in scenarios]
     conc = statistics.mean(r["rounds_concurrent"] for r in rows)
     seq = statistics.mean(r["rounds_sequential"] for r in rows)

@@ -9,15 +9,19 @@ Every query runs with ``max_execution_time``, ``max_result_rows`` (overflow thro
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import string
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
+import clickhouse_connect.common
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, OperationalError
 
 from connectors.clickhouse.config import ClickHouseSettings, valid_identifier
@@ -110,6 +114,40 @@ def map_error(exc: BaseException, settings: ClickHouseSettings) -> SourceError:
     return TerminalError(f"clickhouse: malformed or unexpected answer ({type(exc).__name__})")
 
 
+class _ClientPool:
+    """One clickhouse-connect client per server and user, shared by every investigation of the process.
+
+    Creating a client costs sequential round trips (server version and time zone, the settings
+    table); paying them once per process instead of once per investigation keeps them off the
+    investigation's critical path. Clients are made without a session id, so threads may share them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str], Any] = {}
+
+    def get(self, key: tuple[str, str, str], make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = make()
+            return self._clients[key]
+
+    def discard(self, key: tuple[str, str, str], client: Any) -> None:
+        with self._lock:
+            if self._clients.get(key) is client:
+                del self._clients[key]
+        try:
+            client.close()
+        except Exception as exc:  # closing a broken client must not hide the original failure
+            log.debug("closing a clickhouse client failed: %s", type(exc).__name__)
+
+
+_POOL = _ClientPool()
+# The protocol-version probe is one more sequential round trip per new client; the HTTP formats used here
+# do not need it.
+clickhouse_connect.common.set_setting("use_protocol_version", False)
+
+
 @cache
 def _query_template(name: str) -> string.Template:
     return string.Template((QUERIES / f"{name}.sql").read_text(encoding="utf-8"))
@@ -171,31 +209,36 @@ class ClickHouseClient:
         read = (result.summary or {}).get("read_rows")
         return QueryResult(name, text, parameters, rows, int(read) if read not in (None, "") else None)
 
+    def _pool_key(self) -> tuple[str, str, str]:
+        s = self.settings
+        password = s.password.get_secret_value() if s.password else ""
+        return (s.dsn, s.username or "", hashlib.sha256(password.encode()).hexdigest())
+
+    def _make_client(self) -> Any:
+        s = self.settings
+        options: dict[str, Any] = {"autogenerate_session_id": False}
+        if not s.dsn.startswith("chdb:"):
+            options |= {
+                "connect_timeout": s.connect_timeout_s,
+                "send_receive_timeout": s.timeout_s,
+                "query_retries": 0,
+                "username": s.username,
+                "password": s.password.get_secret_value() if s.password else "",
+            }
+            options = {key: value for key, value in options.items() if value is not None}
+        return clickhouse_connect.get_client(dsn=s.dsn, **options)
+
     def _connection(self) -> Any:
         if self._client is None:
-            s = self.settings
-            options: dict[str, Any] = {}
-            if not s.dsn.startswith("chdb:"):
-                options = {
-                    "connect_timeout": s.connect_timeout_s,
-                    "send_receive_timeout": s.timeout_s,
-                    "query_retries": 0,
-                    "username": s.username,
-                    "password": s.password.get_secret_value() if s.password else "",
-                }
-                options = {key: value for key, value in options.items() if value is not None}
-            self._client = clickhouse_connect.get_client(dsn=s.dsn, **options)
+            self._client = _POOL.get(self._pool_key(), self._make_client)
         return self._client
 
     def _reset_on_failure(self) -> None:
         """Drop a client whose connection may be broken (a new one is made on the next call)."""
         if self._client is not None and not self.settings.dsn.startswith("chdb:"):
-            self.close()
+            _POOL.discard(self._pool_key(), self._client)
+            self._client = None
 
     def close(self) -> None:
-        """Close the underlying client."""
-        if self._client is not None:
-            try:
-                self._client.close()
-            finally:
-                self._client = None
+        """Release the shared client (it stays pooled for the next investigation)."""
+        self._client = None

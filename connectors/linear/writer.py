@@ -22,6 +22,9 @@ log = logging.getLogger("connectors.linear.writer")
 NAMESPACE = uuid.UUID("5b0f3c39-4c3e-4f0a-9d65-6c8e5d2b7a10")
 """Namespace of the ids derived from idempotency keys (fixed forever: changing it breaks dedupe)."""
 
+_TARGETS: dict[tuple[str, str, str], tuple[dict[str, Any], str | None]] = {}
+"""(workspace API URL, team, label) -> (team, label id): stable ids, looked up once per process."""
+
 _SEVERITY_PRIORITY = {"sev1": 1, "sev2": 2, "sev3": 3, "sev4": 4}
 
 
@@ -50,7 +53,6 @@ class LinearEscalationWriter:
     def __init__(self, settings: LinearSettings, *, retry: RetryPolicy | None = None) -> None:
         self.settings = settings
         self.client = LinearClient(settings, retry=retry)
-        self._targets: dict[tuple[str, str], tuple[dict[str, Any], str | None]] = {}  # (team, label) -> ids
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -81,9 +83,11 @@ class LinearEscalationWriter:
         return str(nodes[0]["id"]) if nodes and nodes[0].get("id") else None
 
     def find_target(self, team_name: str, label: str) -> tuple[dict[str, Any], str | None]:
-        """The team and the label id in one round trip, cached for the writer's life."""
-        key = (team_name.lower(), label.lower())
-        if key not in self._targets:
+        """The team and the label id in one round trip, cached per workspace for the process's life
+        (team and label ids do not change; an unknown team is never cached)."""
+        key = (self.settings.api_url, team_name.lower(), label.lower())
+        cached = _TARGETS.get(key)
+        if cached is None:
             data = self.client.query("EscalationTarget", {"team": team_name, "label": label})
             nodes = (data.get("teams") or {}).get("nodes") or []
             exact = [t for t in nodes if str(t.get("name", "")).lower() == team_name.lower()]
@@ -92,8 +96,8 @@ class LinearEscalationWriter:
                 raise TerminalError(f"linear: no team named {team_name!r}")
             labels = (data.get("issueLabels") or {}).get("nodes") or []
             label_id = str(labels[0]["id"]) if labels and labels[0].get("id") else None
-            self._targets[key] = (team, label_id)
-        return self._targets[key]
+            cached = _TARGETS[key] = (team, label_id)
+        return cached
 
     # ------------------------------------------------------------------ issues
     def escalate(
