@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,18 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(width=max(Console().width, 140))
+
+
+@app.callback()
+def _logging(
+    log_level: Annotated[
+        str, typer.Option(envvar="INVESTIGATOR_LOG_LEVEL", help="log level for stderr (source failures are WARNING)")
+    ] = "ERROR",
+) -> None:
+    """Logs go to stderr; the packet already reports every source failure, so the default is quiet."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 err = Console(stderr=True)
 
 
