@@ -47,7 +47,6 @@ SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
 ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w\-./{}:]*)")
 
 
-
 def _phrases(text: str, patterns: tuple[str, ...]) -> list[str]:
     found: list[str] = []
     for pattern in patterns:
