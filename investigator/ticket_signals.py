@@ -24,6 +24,7 @@ SIGNAL_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(data|invoices?|records?|information|contacts?|orders?) (that|which) (is|are) not ours\b",
         r"\bnone of (this|these|it) (is|are) ours\b",
         r"\bunauthori[sz]ed (access|login|sign[- ]?in|user)",
+        r"\b(suspicious|unknown|unrecogni[sz]ed|strange) (login|log[- ]?in|sign[- ]?in|access|session)s?\b",
         r"\b(data (leak|breach|exposure)|security (breach|incident|vulnerability)|leaked|exposed (our|their|customer))",
         r"\b(account|api key|token|password)s? (was |were |has been |have been )?(compromised|hijacked|stolen)",
         r"\bcross[- ]tenant (data|access|leak|exposure)",

@@ -20,7 +20,7 @@ from investigator.signals import BillingState, ChargeIssue, Entitlements, findin
 
 StripeObj = dict[str, Any]
 
-BLOCKING_STATUSES = frozenset({"past_due", "unpaid", "canceled", "incomplete_expired"})
+BLOCKING_STATUSES = frozenset({"past_due", "unpaid", "canceled", "incomplete_expired", "paused"})
 # Which subscription speaks for the account when there are several: the most telling first.
 _STATUS_RANK = {
     "past_due": 0,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from investigator.models import Action, Finding
 from investigator.policy.assessment import SUPPORT_RESOLVABLE, Assessment, Explanation, Symptom
-from investigator.signals import BillingState, ChargeIssue, WebhookDeliveries
+from investigator.signals import BillingState, ChargeIssue, TicketSignal, WebhookDeliveries
 
 
 @dataclass
@@ -342,20 +342,23 @@ def unexplained_symptom(a: Assessment) -> Verdict | None:
 
 
 def billing_question_answered(a: Assessment) -> Verdict | None:
-    """A billing question with no symptom, answered by notable Stripe objects."""
-    if a.symptoms or not a.billing_question or not a.source_ok("stripe"):
+    """A clear billing question with no symptom, answered from the Stripe objects of the account.
+
+    "Clear" means at least two distinct billing terms (a passing mention of "plan" is not a question
+    about billing). Stripe must have answered and found the account; otherwise support investigates."""
+    if a.symptoms or not a.source_ok("stripe"):
+        return None
+    terms = {p.lower() for f in a.billing_question for p in TicketSignal.of(f).phrases}
+    if len(terms) < 2:
         return None
     found: list[Finding] = []
     severity = "sev4"
     for f in a.billing:
         if f.kind == ChargeIssue.KIND:
-            found.append(f)
-            severity = "sev3"
+            found.insert(0, f)
+            severity = "sev3"  # money taken wrongly: refund promptly
         elif f.kind == BillingState.KIND:
-            b = BillingState.of(f)
-            notable = b.blocks_service or b.open_invoices or b.failed_charges or b.cancel_at or b.proration_lines
-            if notable or b.status == "trialing":
-                found.append(f)
+            found.append(f)
     if not found:
         return None
     return Verdict(
