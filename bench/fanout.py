@@ -21,10 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from investigator.models import EvidencePacket
-from investigator.pipeline import investigate
-from investigator.policy.engine import decider
-from investigator.registry import build_connectors, pipeline_options
-from investigator.replay import _deliver, scenario_settings, scenario_ticket
+from investigator.replay import deliver_in, investigate_in, scenario_settings
 from investigator.sandbox.scenario import Scenario, load_scenario, scenario_files
 from investigator.sandbox.world import ReplayWorld, injections_for
 
@@ -69,28 +66,15 @@ def set_latency(world: ReplayWorld, latency_ms: float) -> None:
 
 
 def timed_run(world: ReplayWorld, scenario: Scenario, *, sequential: bool) -> Timing:
-    """One investigation and its delivery against a running world, timed (the same steps as
+    """One investigation and its delivery against a running world, each timed (the steps of
     :func:`investigator.replay.replay`)."""
     settings = scenario_settings(scenario)
-    overrides = world.overrides()
-    connectors = build_connectors(settings, overrides)
-    engine = decider(
-        services={name: svc.team for name, svc in settings.services.items() if svc.team},
-        compliance_critical_events=settings.compliance_critical_events,
-        policy_file=str(settings.policy_file) if settings.policy_file else None,
-    )
-    options = pipeline_options(settings, sequential=sequential)
-    ticket = scenario_ticket(scenario)
-    try:
-        started = time.perf_counter()
-        packet: EvidencePacket = investigate(ticket, connectors, options, decide=engine.decide, now=scenario.now)
-        investigated = time.perf_counter()
-        before = _calls(world)
-        packet = _deliver(packet, overrides, settings)
-        delivered = time.perf_counter()
-    finally:
-        for connector in connectors.values():
-            connector.close()
+    started = time.perf_counter()
+    packet: EvidencePacket = investigate_in(world, settings, sequential=sequential)
+    investigated = time.perf_counter()
+    before = _calls(world)
+    deliver_in(world, settings, packet)
+    delivered = time.perf_counter()
     after = _calls(world)
     return Timing(
         investigate_s=investigated - started,

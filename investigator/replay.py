@@ -57,32 +57,38 @@ def replay(
     settings = scenario_settings(scenario)
     if source_deadline_s is not None:
         settings = settings.model_copy(update={"source_deadline_s": source_deadline_s})
-    injections = injections_for(scenario, faults, latency_ms)
-    with ReplayWorld(scenario, injections) as world:
-        overrides = world.overrides()
-        connectors = build_connectors(settings, overrides)
-        engine = decider(
-            services={name: svc.team for name, svc in settings.services.items() if svc.team},
-            compliance_critical_events=settings.compliance_critical_events,
-            policy_file=str(settings.policy_file) if settings.policy_file else None,
-        )
-        options = pipeline_options(settings, sequential=sequential)
-        try:
-            packet = investigate(scenario_ticket(scenario), connectors, options, decide=engine.decide, now=scenario.now)
-            if with_delivery:
-                packet = _deliver(packet, overrides, settings)
-        finally:
-            for connector in connectors.values():
-                connector.close()
+    with ReplayWorld(scenario, injections_for(scenario, faults, latency_ms)) as world:
+        packet = investigate_in(world, settings, sequential=sequential)
+        if with_delivery:
+            packet = deliver_in(world, settings, packet)
         return ReplayResult(scenario, packet, world.recorded())
 
 
-def _deliver(packet: EvidencePacket, overrides: Mapping[str, Any], settings: Settings) -> EvidencePacket:
+def investigate_in(world: ReplayWorld, settings: Settings, *, sequential: bool = False) -> EvidencePacket:
+    """The real connectors and pipeline against a running world, at the scenario's clock."""
+    scenario = world.scenario
+    connectors = build_connectors(settings, world.overrides())
+    engine = decider(
+        services={name: svc.team for name, svc in settings.services.items() if svc.team},
+        compliance_critical_events=settings.compliance_critical_events,
+        policy_file=str(settings.policy_file) if settings.policy_file else None,
+    )
+    options = pipeline_options(settings, sequential=sequential)
+    try:
+        return investigate(scenario_ticket(scenario), connectors, options, decide=engine.decide, now=scenario.now)
+    finally:
+        for connector in connectors.values():
+            connector.close()
+
+
+def deliver_in(world: ReplayWorld, settings: Settings, packet: EvidencePacket) -> EvidencePacket:
+    """Deliver the packet to the world's helpdesk and issue tracker, as a first attempt."""
     from connectors.helpdesk.writer import ZendeskNoteWriter
     from connectors.linear.writer import LinearEscalationWriter
 
-    notes = ZendeskNoteWriter(overrides["helpdesk"]) if packet.ticket.helpdesk == "zendesk" else None
-    escalations = LinearEscalationWriter(overrides["linear"])
+    overrides = world.overrides()
+    notes = ZendeskNoteWriter(overrides["helpdesk"]) if packet.ticket.helpdesk == "zendesk" else None  # type: ignore[arg-type]
+    escalations = LinearEscalationWriter(overrides["linear"])  # type: ignore[arg-type]
     page = f"{settings.public_url.rstrip('/')}/investigations/{packet.investigation_id}/page"
     return deliver(packet, notes, escalations, page, first_attempt=True)
 
