@@ -135,6 +135,26 @@ def check_fresh(timestamp: datetime, now: datetime, tolerance_s: int) -> None:
         raise StaleTimestampError(f"webhook timestamp is {skew:.0f}s away from now (tolerance {tolerance_s}s)")
 
 
+def verify_timestamped_hmac(
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    secret: str,
+    now: datetime,
+    tolerance_s: int,
+    *,
+    helpdesk: str,
+    signature_header: str,
+    timestamp_header: str,
+) -> None:
+    """The Zendesk-style scheme: base64 HMAC-SHA256 of timestamp + raw body, then the timestamp's age."""
+    key = require_secret(secret, helpdesk)
+    timestamp = require_header(headers, timestamp_header)
+    provided = require_header(headers, signature_header)
+    expected = b64(hmac_digest(key, timestamp.encode("utf-8") + raw_body, "sha256"))
+    signatures_match(expected, provided, helpdesk)
+    check_fresh(parse_timestamp(timestamp), now, tolerance_s)
+
+
 def load_json_object(raw_body: bytes, helpdesk: str) -> dict[str, Any]:
     """The body as a JSON object, else :class:`MalformedPayloadError`."""
     try:

@@ -26,13 +26,9 @@ from investigator.intake.base import (
     MalformedPayloadError,
     WebhookAdapter,
     b64,
-    check_fresh,
     hmac_digest,
     load_json_object,
-    parse_timestamp,
-    require_header,
-    require_secret,
-    signatures_match,
+    verify_timestamped_hmac,
 )
 from investigator.models import Requester, Ticket
 
@@ -84,12 +80,16 @@ class GenericAdapter(WebhookAdapter):
         tolerance_s: int = 300,
     ) -> None:
         """Check ``X-Investigator-Signature`` over timestamp + raw body, then the timestamp's age."""
-        key = require_secret(secret, self.name)
-        timestamp = require_header(headers, TIMESTAMP_HEADER)
-        provided = require_header(headers, SIGNATURE_HEADER)
-        expected = b64(hmac_digest(key, timestamp.encode("utf-8") + raw_body, "sha256"))
-        signatures_match(expected, provided, self.name)
-        check_fresh(parse_timestamp(timestamp), now, tolerance_s)
+        verify_timestamped_hmac(
+            headers,
+            raw_body,
+            secret,
+            now,
+            tolerance_s,
+            helpdesk=self.name,
+            signature_header=SIGNATURE_HEADER,
+            timestamp_header=TIMESTAMP_HEADER,
+        )
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str] | None = None) -> IntakeEvent:
         """Validate the body strictly and build the ticket (the tenant comes from the body)."""

@@ -24,13 +24,9 @@ from investigator.intake.base import (
     WebhookAdapter,
     as_id,
     b64,
-    check_fresh,
     hmac_digest,
     load_json_object,
-    parse_timestamp,
-    require_header,
-    require_secret,
-    signatures_match,
+    verify_timestamped_hmac,
 )
 from investigator.models import Ticket
 
@@ -58,12 +54,16 @@ class ZendeskAdapter(WebhookAdapter):
         tolerance_s: int = 300,
     ) -> None:
         """Check the signature over timestamp + raw body, then the timestamp's age."""
-        key = require_secret(secret, self.name)
-        timestamp = require_header(headers, TIMESTAMP_HEADER)
-        provided = require_header(headers, SIGNATURE_HEADER)
-        expected = b64(hmac_digest(key, timestamp.encode("utf-8") + raw_body, "sha256"))
-        signatures_match(expected, provided, self.name)
-        check_fresh(parse_timestamp(timestamp), now, tolerance_s)
+        verify_timestamped_hmac(
+            headers,
+            raw_body,
+            secret,
+            now,
+            tolerance_s,
+            helpdesk=self.name,
+            signature_header=SIGNATURE_HEADER,
+            timestamp_header=TIMESTAMP_HEADER,
+        )
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str] | None = None) -> IntakeEvent:
         """A ``zen:event-type:ticket.*`` body -> ticket (tenant unresolved); other events are unsupported."""
