@@ -241,7 +241,8 @@ def drive(
 
 # --------------------------------------------------------------------------- checks
 def check_intake(store: Store, bodies: list[bytes], sent_ids: int) -> dict[str, Any]:
-    """Every 202 names exactly one stored investigation, each enqueued once; nothing else stored."""
+    """Every 202 names exactly one stored investigation, each enqueued once (in the outbox, or already
+    relayed to the broker's queue); nothing else stored."""
     answers = [json.loads(b) for b in bodies]
     accepted = [a["investigation_id"] for a in answers if a.get("status") == "queued"]
     duplicates = sum(1 for a in answers if a.get("status") == "duplicate")
@@ -249,7 +250,7 @@ def check_intake(store: Store, bodies: list[bytes], sent_ids: int) -> dict[str, 
     stored_keys = [k for k in store.redis.scan_iter(match=store.key("inv", "*"), count=1000) if k.count(":") == 2]
     stored = {str(k).rsplit(":", 1)[1] for k in stored_keys}
     missing = [i for i in distinct if store.redis.hget(store.key("inv", i), "status") is None]
-    queued = int(store.redis.llen(QUEUE))
+    queued = int(store.redis.llen(QUEUE)) + store.outbox_size()
     return {
         "sent": sent_ids,
         "accepted": len(accepted),

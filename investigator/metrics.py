@@ -49,6 +49,11 @@ def record_queue_time(client: redis.Redis, seconds: float) -> None:
     _observe(client, "queue_time", seconds, QUEUE_BUCKETS)
 
 
+def webhooks_key() -> str:
+    """The hash counting webhook deliveries by ``helpdesk|outcome`` (the intake's outbox script writes it too)."""
+    return _key("webhooks")
+
+
 def record_webhook(client: redis.Redis, helpdesk: str, outcome: str) -> None:
     """One webhook delivery and what intake answered (accepted, duplicate, unauthorized...)."""
     client.hincrby(_key("webhooks"), f"{helpdesk}|{outcome}", 1)

@@ -61,34 +61,64 @@ def page_url(settings: Settings, inv_id: str) -> str:
 
 
 class IntakeService:
-    """Dedupe, persist, enqueue: all or nothing."""
+    """Dedupe, persist, enqueue: all or nothing.
 
-    def __init__(self, settings: Settings, store: Store, enqueue: Callable[[str], None]) -> None:
+    By default the hand-over to Celery goes through a transactional outbox: one atomic Redis script
+    dedupes, persists, indexes and queues the id in the outbox, and the workers' relay
+    (``tasks/relay.py``) publishes it. The webhook answer then costs one Redis round trip, whatever
+    the broker is doing. With an explicit ``enqueue`` (a direct publish), the intake publishes itself
+    and undoes the record if publishing fails.
+    """
+
+    def __init__(self, settings: Settings, store: Store, enqueue: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.enqueue = enqueue
 
     def accept(self, event: IntakeEvent) -> Accepted:
         """Start an investigation for a verified delivery, or return the one it already started."""
+        if self.enqueue is None:
+            return self._accept_into_outbox(event)
+        return self._accept_and_publish(event, self.enqueue)
+
+    def _accept_into_outbox(self, event: IntakeEvent) -> Accepted:
+        record = self._record(new_investigation_id(), event, previous=None)
+        try:
+            existing = self.store.accept_delivery(
+                record, self.settings.dedupe_ttl_s, metrics_key=metrics.webhooks_key()
+            )
+        except redis.RedisError as exc:
+            raise ServiceUnavailableError(f"redis: {type(exc).__name__}") from exc
+        inv_id = existing or record.id
+        return Accepted(inv_id, investigation_url(self.settings, inv_id), duplicate=existing is not None)
+
+    def _accept_and_publish(self, event: IntakeEvent, enqueue: Callable[[str], None]) -> Accepted:
         inv_id = new_investigation_id()
         try:
             existing = self.store.claim_delivery(event.helpdesk, event.event_id, inv_id, self.settings.dedupe_ttl_s)
             if existing is not None:
+                self._count(event.helpdesk, "duplicate")
                 return Accepted(existing, investigation_url(self.settings, existing), duplicate=True)
-            record = self._record(inv_id, event)
+            record = self._record(inv_id, event, self.store.latest_for_ticket(event.helpdesk, event.ticket.id))
             self.store.create(record)
         except redis.RedisError as exc:
             raise ServiceUnavailableError(f"redis: {type(exc).__name__}") from exc
         try:
-            self.enqueue(inv_id)
+            enqueue(inv_id)
         except Exception as exc:
             log.warning("enqueue of %s failed (%s); undoing the intake", inv_id, type(exc).__name__)
             self._undo(record, event)
             raise ServiceUnavailableError(f"broker: {type(exc).__name__}") from exc
+        self._count(event.helpdesk, "accepted")
         return Accepted(inv_id, investigation_url(self.settings, inv_id), duplicate=False)
 
-    def _record(self, inv_id: str, event: IntakeEvent) -> Record:
-        previous = self.store.latest_for_ticket(event.helpdesk, event.ticket.id)
+    def _count(self, helpdesk: str, outcome: str) -> None:
+        try:
+            metrics.record_webhook(self.store.redis, helpdesk, outcome)
+        except redis.RedisError:
+            log.debug("webhook metric not recorded")
+
+    def _record(self, inv_id: str, event: IntakeEvent, previous: str | None) -> Record:
         return Record(
             id=inv_id,
             status=Status.QUEUED,

@@ -8,6 +8,8 @@ Keys (all under ``<prefix>:``)::
     inv:<id>:claims         hash: claim name -> owner (finalisation, chord launch, deliveries)
     ticket:<helpdesk>:<id>  sorted set of investigation ids, scored by creation time
     delivery:<helpdesk>:<event id>   the investigation a webhook delivery created (SET NX + TTL)
+    outbox                  sorted set of investigation ids waiting to be handed to Celery,
+                            scored by when they are due (a relay leases them by pushing the score ahead)
 
 Redis with AOF (``appendonly yes``) keeps all of it across restarts.
 """
@@ -28,6 +30,32 @@ from investigator.models import EvidencePacket, SourceReport, Ticket
 _RELEASE_IF_OWNER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+# Intake in one atomic step: dedupe on the delivery id, persist the record (linked to the ticket's
+# previous investigation), index it by ticket, and put it in the outbox. Nothing is half-written.
+# The webhook metric (accepted or duplicate) is counted in the same step.
+# KEYS: delivery, inv, ticket index, outbox, metrics hash. ARGV: id, ttl, created (epoch s), metric field
+# prefix, field, value, ...
+_ACCEPT = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|duplicate', 1)
+  return redis.call('GET', KEYS[1])
+end
+redis.call('HINCRBY', KEYS[5], ARGV[4] .. '|accepted', 1)
+local previous = redis.call('ZREVRANGE', KEYS[3], 0, 0)
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+if previous[1] then redis.call('HSET', KEYS[2], 'previous_id', previous[1]) end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+return false
+"""
+# Lease due outbox entries: push their score ahead by the lease, so a relay that dies before handing
+# them over does not lose them (another relay takes them once the lease has passed).
+# KEYS: outbox. ARGV: now, lease until, limit.
+_LEASE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return due
 """
 _CLAIM = """
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
@@ -80,6 +108,15 @@ class Record(BaseModel):
         return data
 
 
+def _fields(record: Record) -> dict[str, str]:
+    """The record as hash fields (JSON for the structured ones), without the packet."""
+    return {
+        name: value if isinstance(value, str) else json.dumps(value)
+        for name, value in record.model_dump(mode="json", exclude={"packet"}).items()
+        if value is not None
+    }
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -92,6 +129,8 @@ class Store:
         self.prefix = prefix
         self._release = client.register_script(_RELEASE_IF_OWNER)
         self._claim = client.register_script(_CLAIM)
+        self._accept = client.register_script(_ACCEPT)
+        self._lease = client.register_script(_LEASE)
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout_s: float = 3.0, prefix: str = "investigator") -> Store:
@@ -135,14 +174,47 @@ class Store:
         """Forget the delivery (only if it still names ``inv_id``), so the helpdesk's retry is accepted."""
         self._release(keys=[self.key("delivery", helpdesk, event_id)], args=[inv_id])
 
+    # ------------------------------------------------------------------ transactional outbox
+    @property
+    def outbox(self) -> str:
+        return self.key("outbox")
+
+    def accept_delivery(self, record: Record, ttl_s: int, *, metrics_key: str) -> str | None:
+        """In one atomic step: claim the delivery id, persist ``record`` (its ``previous_id`` set to the
+        ticket's newest investigation), index it, put it in the outbox and count the webhook in
+        ``metrics_key``. Returns the earlier investigation's id when the delivery was seen before (then
+        only the duplicate is counted)."""
+        args: list[Any] = [record.id, ttl_s, record.created_at.timestamp(), record.helpdesk]
+        for name, value in _fields(record).items():
+            if name != "previous_id":
+                args += [name, value]
+        keys = [
+            self.key("delivery", record.helpdesk, record.event_id),
+            self._inv(record.id),
+            self._ticket(record.helpdesk, record.ticket_id),
+            self.outbox,
+            metrics_key,
+        ]
+        existing = self._accept(keys=keys, args=args)
+        return str(existing) if existing else None
+
+    def lease_outbox(self, *, lease_s: float, limit: int = 100) -> list[str]:
+        """Ids due for hand-over to the broker, leased for ``lease_s`` seconds."""
+        now = datetime.now(UTC).timestamp()
+        return [str(i) for i in self._lease(keys=[self.outbox], args=[now, now + lease_s, limit])]
+
+    def outbox_done(self, inv_id: str) -> None:
+        """The id was handed to the broker."""
+        self.redis.zrem(self.outbox, inv_id)
+
+    def outbox_size(self) -> int:
+        """Ids still waiting (or leased)."""
+        return int(self.redis.zcard(self.outbox))
+
     # ------------------------------------------------------------------ records
     def create(self, record: Record) -> None:
         """Persist a new record and index it by ticket, in one transaction."""
-        fields: dict[Any, Any] = {
-            name: value if isinstance(value, str) else json.dumps(value)
-            for name, value in record.model_dump(mode="json", exclude={"packet"}).items()
-            if value is not None
-        }
+        fields: dict[Any, Any] = _fields(record)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self._inv(record.id), mapping=fields)
         pipe.zadd(self._ticket(record.helpdesk, record.ticket_id), {record.id: record.created_at.timestamp()})

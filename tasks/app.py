@@ -12,13 +12,17 @@ Run a worker with ``celery -A tasks.app:celery_app worker`` (or ``investigator w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from investigator.config import SectionSettings, Settings
+from investigator.store import Store
 from tasks import kombu_fix
+from tasks.relay import OutboxRelay
 
 QUEUE = "investigator"
 
@@ -144,6 +148,23 @@ def make_celery(settings: Settings | None = None, worker: WorkerSettings | None 
 
 
 celery_app = make_celery()
+_relay: OutboxRelay | None = None
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]
+def _start_relay(**_: Any) -> None:
+    """Every worker node relays the intake's outbox to the broker."""
+    global _relay
+    settings = Settings()
+    store = Store.from_url(settings.redis_url, socket_timeout_s=10.0)
+    _relay = OutboxRelay(store, lambda inv_id: celery_app.send_task("investigator.start", args=[inv_id]))
+    _relay.start()
+
+
+@worker_shutdown.connect  # type: ignore[untyped-decorator]
+def _stop_relay(**_: Any) -> None:
+    if _relay is not None:
+        _relay.stop()
 
 
 def run_worker(*, concurrency: int | None = None, pool: str | None = None, loglevel: str = "INFO") -> None:

@@ -18,27 +18,17 @@ from investigator.service import IntakeService
 from investigator.store import Record, Store
 
 
-def _broker_enqueue(settings: Settings) -> Callable[[str], None]:
-    from tasks.app import make_celery
-
-    celery = make_celery(settings)
-
-    def enqueue(inv_id: str) -> None:
-        celery.send_task("investigator.start", args=[inv_id])
-
-    return enqueue
-
-
 def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
     enqueue: Callable[[str], None] | None = None,
 ) -> FastAPI:
-    """The service. ``store``/``enqueue`` default to Redis and the Celery broker of ``settings``."""
+    """The service. ``store`` defaults to the Redis of ``settings``; without ``enqueue`` the intake hands
+    investigations to Celery through the store's outbox (relayed by the workers)."""
     settings = settings or Settings()
     store = store or Store.from_url(settings.redis_url)
-    service = IntakeService(settings, store, enqueue or _broker_enqueue(settings))
+    service = IntakeService(settings, store, enqueue)
     app = FastAPI(title="investigator", version="0.1.0", docs_url=None, redoc_url=None)
     app.include_router(webhook_router(settings, service))
 

@@ -39,6 +39,14 @@ async def read_capped(request: Request, cap: int) -> bytes:
     return bytes(body)
 
 
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
+
+
 def _secret(settings: Settings, helpdesk: str) -> str:
     value = getattr(settings, SECRET_SETTING.get(helpdesk, ""), None)
     return value.get_secret_value() if value is not None else ""
@@ -68,20 +76,16 @@ def router(settings: Settings, service: IntakeService) -> APIRouter:
             await run_in_threadpool(count, helpdesk, "unauthorized")
             raise HTTPException(401, str(exc)) from exc
         try:
-            json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HTTPException(400, f"{helpdesk} webhook body is not valid JSON: {exc}") from exc
-        try:
             event = adapter.parse(raw, dict(request.headers))
         except UnsupportedEventError as exc:
             return JSONResponse({"status": "ignored", "reason": str(exc)}, status_code=202)
         except MalformedPayloadError as exc:
-            raise HTTPException(422, str(exc)) from exc
+            status = 400 if not _is_json(raw) else 422  # not JSON at all, or JSON of an unknown shape
+            raise HTTPException(status, str(exc)) from exc
         try:
-            accepted = await run_in_threadpool(service.accept, event)
+            accepted = await run_in_threadpool(service.accept, event)  # counts accepted/duplicate itself
         except ServiceUnavailableError as exc:
             raise HTTPException(503, f"temporarily unavailable ({exc}); retry", headers={"Retry-After": "5"}) from exc
-        await run_in_threadpool(count, helpdesk, "duplicate" if accepted.duplicate else "accepted")
         body = {
             "status": "duplicate" if accepted.duplicate else "queued",
             "investigation_id": accepted.investigation_id,
