@@ -241,41 +241,31 @@ def _distinct(explanations: list[Explanation]) -> list[Explanation]:
     return list(seen.values())
 
 
+# Tenant-only explanations that engineering owns: kind -> (severity when the explanation has none, the ask).
+_ENGINEERING_OWNED: dict[str, tuple[str, str]] = {
+    "active_incident": ("sev2", "add this customer to that incident"),
+    "limiter_below_entitlement": ("sev3", "a product defect for the owning team"),
+    "known_issue_open": ("sev3", "add this customer's impact to the issue so its team can re-prioritise"),
+}
+
+
 def known_issue_or_incident(a: Assessment) -> Verdict | None:
     """A tenant-only symptom matching an active incident, an open known issue without a fix, or our own
     rate limiter throttling the tenant below its entitlement: engineering owns each of these."""
     for s in a.symptoms:
         for e in _distinct(a.explanations_of(s)):
-            if e.kind == "active_incident":
-                return Verdict(
-                    Action.ESCALATE,
-                    e.severity or "sev2",
-                    f"{s.label}: {e.text}; add this customer to that incident.",
-                    _sym_findings(s) + e.findings,
-                    team=e.team,
-                    chosen=e,
-                    symptom=s,
-                )
-            if e.kind == "limiter_below_entitlement":
-                return Verdict(
-                    Action.ESCALATE,
-                    "sev3",
-                    f"{s.label}: {e.text}; a product defect for {e.team or 'the owning team'}.",
-                    _sym_findings(s) + e.findings,
-                    team=e.team,
-                    chosen=e,
-                    symptom=s,
-                )
-            if e.kind == "known_issue_open":
-                return Verdict(
-                    Action.ESCALATE,
-                    "sev3",
-                    f"{s.label}: {e.text}; add this customer's impact to the issue so its team can re-prioritise.",
-                    _sym_findings(s) + e.findings,
-                    team=e.team,
-                    chosen=e,
-                    symptom=s,
-                )
+            if e.kind not in _ENGINEERING_OWNED:
+                continue
+            severity, ask = _ENGINEERING_OWNED[e.kind]
+            return Verdict(
+                Action.ESCALATE,
+                e.severity or severity,
+                f"{s.label}: {e.text}; {ask}.",
+                _sym_findings(s) + e.findings,
+                team=e.team,
+                chosen=e,
+                symptom=s,
+            )
     return None
 
 
