@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from investigator.sandbox.linear_standin import LinearStandIn, linear_schema, matches
+from investigator.sandbox.linear_filters import matches
+from investigator.sandbox.linear_standin import LinearStandIn, linear_schema
 from investigator.sandbox.scenario import LinearWorld
 from investigator.sandbox.standin import FaultKind, Injection
 
