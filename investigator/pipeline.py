@@ -188,8 +188,10 @@ class _Resolve(_Run):
         finally:
             self.done.set()
 
-    def context(self, ctx: InvestigationContext, deadline: float) -> InvestigationContext:
-        self.done.wait(max(0.0, deadline - time.perf_counter()))
+    def context(self, ctx: InvestigationContext, deadline: float) -> InvestigationContext | None:
+        """The resolved context; ``ctx`` unchanged when resolution failed; None when it ran out of time."""
+        if not self.done.wait(max(0.0, deadline - time.perf_counter())):
+            return None
         return getattr(self, "ctx", ctx)
 
 
@@ -217,7 +219,13 @@ def run_sources(
     if resolve_first:
         helpdesk = connectors["helpdesk"]
         early = _Resolve(helpdesk, ctx).context(ctx, deadline_of())
-        if early.tenant_id or early is not ctx:
+        if early is None:  # the helpdesk did not answer in time: it is unavailable, the rest runs without tenant
+            reports["helpdesk"] = failed_report(
+                "helpdesk", SourceTimeoutError("helpdesk: no answer within its deadline (tenant resolution)")
+            )
+            for c in waiting:
+                runs[c.name] = (_Run(c, ctx), deadline_of())
+        elif early.tenant_id or early is not ctx:
             ctx = early
             for c in [helpdesk, *waiting]:
                 runs[c.name] = (_Run(c, ctx), deadline_of())

@@ -176,3 +176,33 @@ def test_the_sequential_switch_runs_one_source_at_a_time() -> None:
     sources = {n: FakeSource(n, probe) for n in ("linear", "github", "stripe")}
     investigate(ticket(), sources, PipelineOptions(sequential=True), now=NOW)
     assert overlaps == [False, False, False]
+
+
+class HangingResolver(FakeSource):
+    """A helpdesk whose early tenant resolution never answers."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__("helpdesk", lambda c: Collected(no_data=True, resolved_tenant="never"))
+        self.release = release
+
+    def resolve(self, ctx: InvestigationContext) -> Collected | None:
+        self.release.wait(30)
+        return None
+
+
+def test_a_helpdesk_that_cannot_resolve_the_tenant_in_time_is_unavailable_and_the_rest_still_runs() -> None:
+    release = threading.Event()
+    stripe = FakeSource("stripe", lambda c: Collected(no_data=True), needs_tenant=True)
+    try:
+        packet = investigate(
+            ticket("zendesk", tenant=None),
+            {"helpdesk": HangingResolver(release), "stripe": stripe},
+            PipelineOptions(source_deadline_s=0.3),
+            now=NOW,
+        )
+    finally:
+        release.set()
+    helpdesk = packet.report("helpdesk")
+    assert helpdesk is not None and helpdesk.status is SourceStatus.UNAVAILABLE
+    assert "tenant resolution" in (helpdesk.reason or "")
+    assert len(stripe.calls) == 1 and stripe.calls[0].tenant_id is None
