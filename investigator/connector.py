@@ -68,7 +68,8 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return self.configured and self.reachable is not False
+        """Configured, not known to be unreachable, and nothing it needs is missing."""
+        return self.configured and self.reachable is not False and not self.missing
 
 
 class Connector(ABC):

@@ -161,13 +161,10 @@ def needs_resolution(ctx: InvestigationContext, connectors: Mapping[str, Connect
 
 
 def resolve_tenant(connector: Connector, ctx: InvestigationContext) -> InvestigationContext:
-    """The helpdesk's cheap tenant resolution, folded into the context; any failure leaves it as it was
-    (the helpdesk's own report then says what failed)."""
-    try:
-        early = connector.resolve(ctx) if connector.configured() else None
-    except Exception as error:  # reported by the source's own collect
-        log.warning("tenant resolution by %s failed: %s", connector.name, type(error).__name__)
-        return ctx
+    """The helpdesk's cheap tenant resolution folded into the context (unchanged when unsupported).
+
+    Raises what the connector raises: the caller turns it into the helpdesk's report."""
+    early = connector.resolve(ctx) if connector.configured() else None
     if early is None:
         return ctx
     report = SourceReport(
@@ -185,11 +182,15 @@ class _Resolve(_Run):
     def _run(self, ctx: InvestigationContext) -> None:
         try:
             self.ctx = resolve_tenant(self.connector, ctx)
+        except Exception as error:  # becomes the helpdesk's report; the other sources still run
+            log.warning("tenant resolution by %s failed: %s", self.connector.name, type(error).__name__)
+            self.report = failed_report(self.connector.name, error, self.started)
         finally:
             self.done.set()
 
     def context(self, ctx: InvestigationContext, deadline: float) -> InvestigationContext | None:
-        """The resolved context; ``ctx`` unchanged when resolution failed; None when it ran out of time."""
+        """The resolved context (``ctx`` unchanged when resolution is unsupported or failed, see
+        :attr:`report`), or None when it ran out of time."""
         if not self.done.wait(max(0.0, deadline - time.perf_counter())):
             return None
         return getattr(self, "ctx", ctx)
@@ -218,9 +219,10 @@ def run_sources(
     reports: dict[str, SourceReport] = {}
     if resolve_first:
         helpdesk = connectors["helpdesk"]
-        early = _Resolve(helpdesk, ctx).context(ctx, deadline_of())
-        if early is None:  # the helpdesk did not answer in time: it is unavailable, the rest runs without tenant
-            reports["helpdesk"] = failed_report(
+        resolving = _Resolve(helpdesk, ctx)
+        early = resolving.context(ctx, deadline_of())
+        if early is None or resolving.report is not None:  # timed out or failed: the rest runs without tenant
+            reports["helpdesk"] = resolving.report or failed_report(
                 "helpdesk", SourceTimeoutError("helpdesk: no answer within its deadline (tenant resolution)")
             )
             for c in waiting:
