@@ -56,7 +56,23 @@ def security_or_data_integrity(a: Assessment) -> Verdict | None:
     )
 
 
-_MULTI_TENANT_ORDER = ("active_incident", "known_issue_fix", "deploy", "known_issue_open", "episode_over")
+# What covers a multi-tenant anomaly, in order of precedence: kind -> (action, severity when the
+# explanation brings none, what to say after the scope and the explanation).
+_MULTI_TENANT_COVERS: dict[str, tuple[Action, str, str]] = {
+    "active_incident": (Action.ESCALATE, "sev2", "{scope}; {text}: join that incident."),
+    "known_issue_fix": (Action.RESOLVE, "sev3", "{scope}; explained by {text}. Link it with its ETA and workaround."),
+    "deploy": (
+        Action.ESCALATE,
+        "sev2",
+        "{scope}; it began right after the {text}: escalate to {team} for a rollback decision.",
+    ),
+    "known_issue_open": (
+        Action.ESCALATE,
+        "sev2",
+        "{scope}; matches {text}: escalate to raise its priority with the new impact.",
+    ),
+    "episode_over": (Action.RESOLVE, "sev3", "{scope}, but it has stopped: resolve with the timeline."),
+}
 
 
 def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
@@ -69,61 +85,22 @@ def multi_tenant_anomaly(a: Assessment) -> Verdict | None:
     scope = f"{s.label} affects {s.tenants_affected} tenants ({also}{', '.join(s.other_tenants[:6])})"
     found = {e.kind: e for e in a.explanations_of(s)}
     team = a.team_of(s.service)
-    for kind in _MULTI_TENANT_ORDER:
+    for kind, (action, severity, says) in _MULTI_TENANT_COVERS.items():
         e = found.get(kind)
         if e is None:
             continue
-        f = _sym_findings(s) + e.findings
-        if kind == "active_incident":
-            return Verdict(
-                Action.ESCALATE,
-                e.severity or "sev2",
-                f"{scope}; {e.text}: join that incident.",
-                f,
-                team=e.team or team,
-                chosen=e,
-                symptom=s,
-            )
-        if kind == "known_issue_fix":
-            return Verdict(
-                Action.RESOLVE,
-                "sev3",
-                f"{scope}; explained by {e.text}. Link it with its ETA and workaround.",
-                f,
-                playbook="known_issue_fix",
-                chosen=e,
-                symptom=s,
-            )
-        if kind == "deploy":
-            return Verdict(
-                Action.ESCALATE,
-                "sev2",
-                f"{scope}; it began right after the {e.text}: escalate to {e.team or team} for a rollback decision.",
-                f,
-                team=e.team or team,
-                chosen=e,
-                symptom=s,
-            )
-        if kind == "known_issue_open":
-            return Verdict(
-                Action.ESCALATE,
-                "sev2",
-                f"{scope}; matches {e.text}: escalate to raise its priority with the new impact.",
-                f,
-                team=e.team or team,
-                chosen=e,
-                symptom=s,
-            )
-        if kind == "episode_over":
-            return Verdict(
-                Action.RESOLVE,
-                "sev3",
-                f"{scope}, but it has stopped: resolve with the timeline.",
-                f,
-                playbook="episode_over",
-                chosen=e,
-                symptom=s,
-            )
+        owner = e.team or team
+        resolves = action is Action.RESOLVE
+        return Verdict(
+            action,
+            e.severity or severity,
+            says.format(scope=scope, text=e.text, team=owner),
+            _sym_findings(s) + e.findings,
+            team=None if resolves else owner,
+            playbook=kind if resolves else None,
+            chosen=e,
+            symptom=s,
+        )
     unknown = _unchecked(a, ("linear", "github"))
     return Verdict(
         Action.INCIDENT,
