@@ -24,11 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from investigator.intake.base import (
     IntakeEvent,
     MalformedPayloadError,
-    WebhookAdapter,
-    b64,
-    hmac_digest,
+    TimestampedHmacAdapter,
     load_json_object,
-    verify_timestamped_hmac,
+    sign_timestamped,
 )
 from investigator.models import Requester, Ticket
 
@@ -61,35 +59,16 @@ class GenericTicketPayload(BaseModel):
     organization_id: str | None = None
 
 
-def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
-    """The signature a sender puts in ``X-Investigator-Signature``."""
-    return b64(hmac_digest(secret.encode("utf-8"), timestamp.encode("utf-8") + raw_body, "sha256"))
+sign = sign_timestamped
+"""The signature a sender puts in ``X-Investigator-Signature``."""
 
 
-class GenericAdapter(WebhookAdapter):
+class GenericAdapter(TimestampedHmacAdapter):
     """The product's own signed JSON webhook."""
 
     name: ClassVar[str] = "generic"
-
-    def verify(
-        self,
-        headers: Mapping[str, str],
-        raw_body: bytes,
-        secret: str,
-        now: datetime,
-        tolerance_s: int = 300,
-    ) -> None:
-        """Check ``X-Investigator-Signature`` over timestamp + raw body, then the timestamp's age."""
-        verify_timestamped_hmac(
-            headers,
-            raw_body,
-            secret,
-            now,
-            tolerance_s,
-            helpdesk=self.name,
-            signature_header=SIGNATURE_HEADER,
-            timestamp_header=TIMESTAMP_HEADER,
-        )
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    timestamp_header: ClassVar[str] = TIMESTAMP_HEADER
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str] | None = None) -> IntakeEvent:
         """Validate the body strictly and build the ticket (the tenant comes from the body)."""

@@ -12,7 +12,6 @@ The body's ``detail`` is the ticket's state. The tenant is NOT in the webhook: i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -20,13 +19,11 @@ from pydantic import ValidationError
 from investigator.intake.base import (
     IntakeEvent,
     MalformedPayloadError,
+    TimestampedHmacAdapter,
     UnsupportedEventError,
-    WebhookAdapter,
     as_id,
-    b64,
-    hmac_digest,
     load_json_object,
-    verify_timestamped_hmac,
+    sign_timestamped,
 )
 from investigator.models import Ticket
 
@@ -35,35 +32,16 @@ TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 TICKET_EVENT_PREFIX = "zen:event-type:ticket."
 
 
-def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
-    """The signature Zendesk puts in ``X-Zendesk-Webhook-Signature``."""
-    return b64(hmac_digest(secret.encode("utf-8"), timestamp.encode("utf-8") + raw_body, "sha256"))
+sign = sign_timestamped
+"""The signature Zendesk puts in ``X-Zendesk-Webhook-Signature``."""
 
 
-class ZendeskAdapter(WebhookAdapter):
+class ZendeskAdapter(TimestampedHmacAdapter):
     """Zendesk's signed event-subscription webhooks about tickets."""
 
     name: ClassVar[str] = "zendesk"
-
-    def verify(
-        self,
-        headers: Mapping[str, str],
-        raw_body: bytes,
-        secret: str,
-        now: datetime,
-        tolerance_s: int = 300,
-    ) -> None:
-        """Check the signature over timestamp + raw body, then the timestamp's age."""
-        verify_timestamped_hmac(
-            headers,
-            raw_body,
-            secret,
-            now,
-            tolerance_s,
-            helpdesk=self.name,
-            signature_header=SIGNATURE_HEADER,
-            timestamp_header=TIMESTAMP_HEADER,
-        )
+    signature_header: ClassVar[str] = SIGNATURE_HEADER
+    timestamp_header: ClassVar[str] = TIMESTAMP_HEADER
 
     def parse(self, raw_body: bytes, headers: Mapping[str, str] | None = None) -> IntakeEvent:
         """A ``zen:event-type:ticket.*`` body -> ticket (tenant unresolved); other events are unsupported."""
