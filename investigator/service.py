@@ -97,7 +97,7 @@ class IntakeService:
         try:
             existing = self.store.claim_delivery(event.helpdesk, event.event_id, inv_id, self.settings.dedupe_ttl_s)
             if existing is not None:
-                self._count(event.helpdesk, "duplicate")
+                self.count(event.helpdesk, "duplicate")
                 return Accepted(existing, investigation_url(self.settings, existing), duplicate=True)
             record = self._record(inv_id, event, self.store.latest_for_ticket(event.helpdesk, event.ticket.id))
             self.store.create(record)
@@ -109,10 +109,11 @@ class IntakeService:
             log.warning("enqueue of %s failed (%s); undoing the intake", inv_id, type(exc).__name__)
             self._undo(record, event)
             raise ServiceUnavailableError(f"broker: {type(exc).__name__}") from exc
-        self._count(event.helpdesk, "accepted")
+        self.count(event.helpdesk, "accepted")
         return Accepted(inv_id, investigation_url(self.settings, inv_id), duplicate=False)
 
-    def _count(self, helpdesk: str, outcome: str) -> None:
+    def count(self, helpdesk: str, outcome: str) -> None:
+        """Count a webhook outcome (accepted, duplicate, unauthorized...); a metrics failure is only logged."""
         try:
             metrics.record_webhook(self.store.redis, helpdesk, outcome)
         except redis.RedisError:

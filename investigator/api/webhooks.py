@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from investigator import metrics
 from investigator.config import Settings
 from investigator.intake import ADAPTERS, MalformedPayloadError, SignatureError, UnsupportedEventError
 from investigator.service import IntakeService, ServiceUnavailableError, page_url
@@ -56,12 +55,6 @@ def router(settings: Settings, service: IntakeService) -> APIRouter:
     """The webhook routes for every adapter."""
     api = APIRouter()
 
-    def count(helpdesk: str, outcome: str) -> None:
-        try:
-            metrics.record_webhook(service.store.redis, helpdesk, outcome)
-        except Exception:
-            log.debug("webhook metric not recorded")
-
     @api.post("/webhooks/{helpdesk}", status_code=202)
     async def receive(helpdesk: str, request: Request) -> JSONResponse:
         adapter = ADAPTERS.get(helpdesk)
@@ -73,7 +66,7 @@ def router(settings: Settings, service: IntakeService) -> APIRouter:
                 dict(request.headers), raw, _secret(settings, helpdesk), datetime.now(UTC), settings.webhook_tolerance_s
             )
         except SignatureError as exc:
-            await run_in_threadpool(count, helpdesk, "unauthorized")
+            await run_in_threadpool(service.count, helpdesk, "unauthorized")
             raise HTTPException(401, str(exc)) from exc
         try:
             event = adapter.parse(raw, dict(request.headers))
